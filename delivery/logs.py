@@ -1,0 +1,62 @@
+"""Structured JSON logs (one line per event) with secret redaction.
+
+Shape: ``{"level": "INFO", "timestamp": ISO-8601, "msg": ..., **fields}``. Field names in ``SECRET_FIELDS``
+(anywhere in nested dicts) are replaced by ``[Redacted]`` so API keys, signing keys and private keys never
+reach a log line. Use ``log(logger, "info", "Delivery succeeded", clientId=..., targetId=...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+SECRET_FIELDS = frozenset(
+    {
+        "apikey", "headervalue", "api_key", "x-api-key", "authorization", "password", "secret", "secrets",
+        "privatekey", "private_key", "key_pem", "token", "signingkey", "signing_key",
+        # reference redaction list (SPEC I.2)
+        "messagereference", "channelstatusdescription", "messagestatusdescription",
+    }
+)
+REDACTED = "[Redacted]"
+
+
+def redact(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: (REDACTED if str(k).lower() in SECRET_FIELDS else redact(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "level": record.levelname,
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            doc.update(redact(fields))
+        if record.exc_info and record.exc_info[0] is not None:
+            doc["err"] = {"type": record.exc_info[0].__name__, "message": str(record.exc_info[1])}
+        return json.dumps(doc, default=str, ensure_ascii=False)
+
+
+def log(logger: logging.Logger, level: str, msg: str, /, **fields: Any) -> None:
+    logger.log(logging.getLevelName(level.upper()), msg, extra={"fields": fields})
+
+
+def configure(level: str = "INFO", stream: Any = None) -> None:
+    """Install the JSON formatter on the root logger (edges only: CLI main, Lambda handler)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

@@ -22,7 +22,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="callbacks", description="enhanced-callbacks: secure webhook delivery")
+    parser = argparse.ArgumentParser(
+        prog="callbacks", description="enhanced-callbacks: secure webhook delivery"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

@@ -16,10 +16,24 @@ from typing import Any
 
 SECRET_FIELDS = frozenset(
     {
-        "apikey", "headervalue", "api_key", "x-api-key", "authorization", "password", "secret", "secrets",
-        "privatekey", "private_key", "key_pem", "token", "signingkey", "signing_key",
+        "apikey",
+        "headervalue",
+        "api_key",
+        "x-api-key",
+        "authorization",
+        "password",
+        "secret",
+        "secrets",
+        "privatekey",
+        "private_key",
+        "key_pem",
+        "token",
+        "signingkey",
+        "signing_key",
         # reference redaction list (SPEC I.2)
-        "messagereference", "channelstatusdescription", "messagestatusdescription",
+        "messagereference",
+        "channelstatusdescription",
+        "messagestatusdescription",
     }
 )
 REDACTED = "[Redacted]"

@@ -5,6 +5,7 @@ A child process keeps moto's CPU off the caller's event loop (it runs on the oth
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
 import urllib.request
@@ -12,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from harness.processes import LOOPBACK, ManagedProcess, ProcessStartError, free_port
+
 
 # Variables that point boto3 at moto. boto3 honours AWS_ENDPOINT_URL natively.
 def aws_env_for(endpoint_url: str, region: str = "eu-west-2") -> dict[str, str]:
@@ -57,7 +59,7 @@ class MotoServer:
             process = ManagedProcess(argv, log_path=self.workdir / f"moto-{port}.log")
             url = f"http://{LOOPBACK}:{port}"
             try:
-                process.wait_ready(lambda u=url: _ready(u), timeout_s=30, what="moto server")
+                process.wait_ready(functools.partial(_ready, url), timeout_s=30, what="moto server")
             except ProcessStartError as exc:
                 process.close()
                 last = exc

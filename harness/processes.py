@@ -41,7 +41,9 @@ def port_open(host: str, port: int, timeout_s: float = 0.2) -> bool:
 class ManagedProcess:
     """A started child process in its own process group, stopped on ``close()``."""
 
-    def __init__(self, argv: Sequence[str], *, log_path: Path | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self, argv: Sequence[str], *, log_path: Path | None = None, env: dict[str, str] | None = None
+    ):
         self.argv = list(argv)
         self.log_path = log_path
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115

@@ -8,6 +8,7 @@ PING, and retry on a lost bind race.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -72,12 +73,25 @@ class RedisServer:
         for _ in range(attempts):
             port = free_port()
             argv = [
-                self.binary, "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no",
-                "--dir", str(self.workdir), "--protected-mode", "yes", "--daemonize", "no",
+                self.binary,
+                "--port",
+                str(port),
+                "--bind",
+                LOOPBACK,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--protected-mode",
+                "yes",
+                "--daemonize",
+                "no",
             ]
             process = ManagedProcess(argv, log_path=self.workdir / f"redis-{port}.log")
             try:
-                process.wait_ready(lambda p=port: _ping(p), timeout_s=10, what="redis server")
+                process.wait_ready(functools.partial(_ping, port), timeout_s=10, what="redis server")
             except ProcessStartError as exc:  # most likely a lost race for the port
                 process.close()
                 last = exc

@@ -1,0 +1,182 @@
+"""Async SQS adapter: boto3 (blocking) called in a worker thread, every call batched.
+
+The rest of the engine sees only ``ReceivedMessage`` values and this small interface:
+
+    receive(max_messages, wait_s) -> [ReceivedMessage]
+    delete(messages) -> [failed message ids]
+    change_visibility([(message, delay_s)]) -> [failed message ids]      (clamped to what SQS allows)
+    send([OutgoingMessage]) -> [failed entry indexes]
+
+SQS allows a message to stay invisible for 12 h in total, counted from its first receive on AWS and from
+its send time on moto; ``max_visibility_s`` therefore counts from ``SentTimestamp`` (the earlier of the two)
+and keeps a margin, which is safe on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from delivery.models import ReceivedMessage
+
+MAX_VISIBILITY_S = 43_200
+VISIBILITY_MARGIN_S = 60
+BATCH_LIMIT = 10
+_SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp", "SentTimestamp"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    body: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    delay_s: int = 0
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def max_visibility_s(sent_ms: int, now_ms: int) -> int:
+    """The longest visibility change SQS accepts now for a message sent at ``sent_ms``."""
+    age_s = math.ceil(max(0, now_ms - sent_ms) / 1000)
+    return max(0, MAX_VISIBILITY_S - age_s - VISIBILITY_MARGIN_S)
+
+
+def clamp_visibility_s(delay_s: float, sent_ms: int, now_ms: int) -> int:
+    return max(0, min(int(delay_s), max_visibility_s(sent_ms, now_ms)))
+
+
+def _attributes_from_sqs(message_attributes: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for name, value in message_attributes.items():
+        text = value.get("StringValue", value.get("stringValue"))
+        if text is not None:
+            out.append((name, str(text)))
+    return tuple(sorted(out))
+
+
+def received_from_sqs(raw: Mapping[str, Any]) -> ReceivedMessage:
+    attrs = raw.get("Attributes", {})
+    sent_ms = int(attrs.get("SentTimestamp", 0))
+    return ReceivedMessage(
+        message_id=raw["MessageId"],
+        receipt_handle=raw["ReceiptHandle"],
+        body=raw.get("Body", ""),
+        receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
+        first_receive_ms=int(attrs.get("ApproximateFirstReceiveTimestamp", sent_ms)),
+        sent_ms=sent_ms,
+        attributes=_attributes_from_sqs(raw.get("MessageAttributes", {})),
+    )
+
+
+def received_from_lambda_record(record: Mapping[str, Any]) -> ReceivedMessage:
+    """An SQS record of a Lambda event (camelCase keys) as a ``ReceivedMessage``."""
+    attrs = record.get("attributes", {})
+    sent_ms = int(attrs.get("SentTimestamp", 0))
+    return ReceivedMessage(
+        message_id=record["messageId"],
+        receipt_handle=record["receiptHandle"],
+        body=record.get("body", ""),
+        receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
+        first_receive_ms=int(attrs.get("ApproximateFirstReceiveTimestamp", sent_ms)),
+        sent_ms=sent_ms,
+        attributes=_attributes_from_sqs(record.get("messageAttributes", {})),
+    )
+
+
+def _chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _sqs_attributes(attributes: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    return {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v != ""}
+
+
+class SqsQueue:
+    """One SQS queue. ``client`` is a boto3 SQS client (default: ``boto3.client("sqs")``, which honours
+    ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_SQS`` natively)."""
+
+    def __init__(self, queue_url: str, client: Any | None = None, *, clock_ms: Callable[[], int] = _now_ms):
+        if client is None:
+            import boto3
+
+            client = boto3.client("sqs")
+        self.queue_url = queue_url
+        self._client = client
+        self._clock_ms = clock_ms
+
+    async def receive(
+        self, max_messages: int = BATCH_LIMIT, wait_s: int = 20, visibility_timeout_s: int | None = None
+    ) -> list[ReceivedMessage]:
+        kwargs: dict[str, Any] = {
+            "QueueUrl": self.queue_url,
+            "MaxNumberOfMessages": max(1, min(max_messages, BATCH_LIMIT)),
+            "WaitTimeSeconds": wait_s,
+            "MessageSystemAttributeNames": _SYSTEM_ATTRIBUTES,
+            "MessageAttributeNames": ["All"],
+        }
+        if visibility_timeout_s is not None:
+            kwargs["VisibilityTimeout"] = visibility_timeout_s
+        reply = await asyncio.to_thread(self._client.receive_message, **kwargs)
+        return [received_from_sqs(raw) for raw in reply.get("Messages", [])]
+
+    async def delete(self, messages: Sequence[ReceivedMessage]) -> list[str]:
+        failed: list[str] = []
+        for chunk in _chunks(list(messages)):
+            entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(chunk)]
+            reply = await asyncio.to_thread(
+                self._client.delete_message_batch, QueueUrl=self.queue_url, Entries=entries
+            )
+            failed += [chunk[int(f["Id"])].message_id for f in reply.get("Failed", [])]
+        return failed
+
+    async def change_visibility(self, items: Sequence[tuple[ReceivedMessage, float]]) -> list[str]:
+        now_ms = self._clock_ms()
+        failed: list[str] = []
+        for chunk in _chunks(list(items)):
+            entries = [
+                {
+                    "Id": str(i),
+                    "ReceiptHandle": m.receipt_handle,
+                    "VisibilityTimeout": clamp_visibility_s(delay_s, m.sent_ms, now_ms),
+                }
+                for i, (m, delay_s) in enumerate(chunk)
+            ]
+            reply = await asyncio.to_thread(
+                self._client.change_message_visibility_batch, QueueUrl=self.queue_url, Entries=entries
+            )
+            failed += [chunk[int(f["Id"])][0].message_id for f in reply.get("Failed", [])]
+        return failed
+
+    async def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
+        failed: list[str] = []
+        for offset, chunk in enumerate(_chunks(list(messages))):
+            entries = []
+            for i, msg in enumerate(chunk):
+                entry: dict[str, Any] = {"Id": str(i), "MessageBody": msg.body}
+                if msg.attributes:
+                    entry["MessageAttributes"] = _sqs_attributes(msg.attributes)
+                if msg.delay_s:
+                    entry["DelaySeconds"] = max(0, min(int(msg.delay_s), 900))
+                entries.append(entry)
+            reply = await asyncio.to_thread(
+                self._client.send_message_batch, QueueUrl=self.queue_url, Entries=entries
+            )
+            failed += [str(offset * BATCH_LIMIT + int(f["Id"])) for f in reply.get("Failed", [])]
+        return failed
+
+    async def depth(self) -> tuple[int, int]:
+        """(visible, in flight) approximate message counts."""
+        reply = await asyncio.to_thread(
+            self._client.get_queue_attributes,
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )
+        attrs = reply.get("Attributes", {})
+        return int(attrs.get("ApproximateNumberOfMessages", 0)), int(
+            attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
+        )

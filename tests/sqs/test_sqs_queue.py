@@ -1,0 +1,84 @@
+"""SqsQueue against moto's server mode: batching, attributes, visibility clamping, Lambda records."""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import pytest
+
+from delivery.sqs import (
+    MAX_VISIBILITY_S,
+    VISIBILITY_MARGIN_S,
+    OutgoingMessage,
+    SqsQueue,
+    clamp_visibility_s,
+    max_visibility_s,
+    received_from_lambda_record,
+)
+
+
+@pytest.fixture
+def queue(aws_env: dict[str, str]) -> SqsQueue:
+    client = boto3.client("sqs")
+    url = client.create_queue(QueueName=f"sqs-test-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    return SqsQueue(url, client)
+
+
+async def test_send_receive_delete_in_batches(queue: SqsQueue) -> None:
+    failed = await queue.send([OutgoingMessage(f"m{i}", {"RUN": "r1"}) for i in range(23)])
+    assert failed == []
+    seen: list[str] = []
+    for _ in range(10):
+        got = await queue.receive(max_messages=10, wait_s=0)
+        if not got:
+            break
+        assert all(m.receive_count == 1 and m.sent_ms > 0 and m.first_receive_ms > 0 for m in got)
+        assert all(dict(m.attributes) == {"RUN": "r1"} for m in got)
+        assert await queue.delete(got) == []
+        seen += [m.body for m in got]
+    assert sorted(seen) == sorted(f"m{i}" for i in range(23))
+    assert await queue.depth() == (0, 0)
+
+
+async def test_change_visibility_hides_then_returns(queue: SqsQueue) -> None:
+    await queue.send([OutgoingMessage("x")])
+    [msg] = await queue.receive(wait_s=1)
+    assert await queue.change_visibility([(msg, 0)]) == []
+    [again] = await queue.receive(wait_s=1)
+    assert again.body == "x"
+    assert again.receive_count == 2
+    assert again.first_receive_ms == msg.first_receive_ms
+
+
+async def test_huge_delay_is_clamped_not_rejected(queue: SqsQueue) -> None:
+    await queue.send([OutgoingMessage("y")])
+    [msg] = await queue.receive(wait_s=1)
+    assert await queue.change_visibility([(msg, 10 * MAX_VISIBILITY_S)]) == []
+    assert await queue.receive(wait_s=0) == []
+
+
+def test_max_visibility_counts_from_send_time_with_margin() -> None:
+    sent = 1_000_000
+    assert max_visibility_s(sent, sent) == MAX_VISIBILITY_S - VISIBILITY_MARGIN_S
+    assert max_visibility_s(sent, sent + 3_600_000) == MAX_VISIBILITY_S - 3600 - VISIBILITY_MARGIN_S
+    assert max_visibility_s(sent, sent + 13 * 3_600_000) == 0
+    assert clamp_visibility_s(30.9, sent, sent) == 30
+    assert clamp_visibility_s(-5, sent, sent) == 0
+
+
+def test_lambda_record_conversion() -> None:
+    record = {
+        "messageId": "id-1",
+        "receiptHandle": "rh",
+        "body": "{}",
+        "attributes": {
+            "ApproximateReceiveCount": "3",
+            "SentTimestamp": "1700000000000",
+            "ApproximateFirstReceiveTimestamp": "1700000000500",
+        },
+        "messageAttributes": {"ERROR_CODE": {"stringValue": "X", "dataType": "String"}},
+    }
+    msg = received_from_lambda_record(record)
+    assert (msg.receive_count, msg.sent_ms, msg.first_receive_ms) == (3, 1_700_000_000_000, 1_700_000_000_500)
+    assert msg.attributes == (("ERROR_CODE", "X"),)

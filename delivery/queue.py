@@ -1,0 +1,31 @@
+"""The ``Queue`` seam: what the runtime needs from a message queue.
+
+``delivery.sqs.SqsQueue`` is the real adapter; ``delivery.memory_queue.InMemoryQueue`` is the shipped fake
+with the same behaviour (visibility, receive counts), used by unit tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from delivery.models import ReceivedMessage
+from delivery.sqs import OutgoingMessage
+
+__all__ = ["OutgoingMessage", "Queue"]
+
+
+class Queue(Protocol):
+    async def receive(self, max_messages: int = 10, wait_s: int = 20) -> list[ReceivedMessage]: ...
+
+    async def delete(self, messages: Sequence[ReceivedMessage]) -> list[str]:
+        """Delete; returns the message ids that could not be deleted."""
+        ...
+
+    async def change_visibility(self, items: Sequence[tuple[ReceivedMessage, float]]) -> list[str]:
+        """Hide each message for ``delay_s`` from now; returns the ids that failed."""
+        ...
+
+    async def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
+        """Send; returns the indexes (as strings) of the entries that failed."""
+        ...

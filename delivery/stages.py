@@ -1,0 +1,59 @@
+"""The typed values one message passes through inside the pipeline (the rest live in ``delivery.models``).
+
+    ReceivedMessage -> Routed (envelope + target config) -> Signed (OutgoingRequest)
+      -> Attempted (HttpResult | TransportFailure) -> Decided (Outcome) -> settled
+
+A record can leave the chain early as a ``Decided`` (poison body, unknown target, retry window exhausted,
+gate denial, infrastructure error); every path ends in exactly one ``Decided`` per received message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from delivery.client_config import CallbackTarget
+from delivery.envelope import Envelope
+from delivery.models import HttpResult, Outcome, OutgoingRequest, ReceivedMessage, TransportFailure
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A decoded message whose target config was found and whose retry window is still open."""
+
+    message: ReceivedMessage
+    envelope: Envelope
+    target: CallbackTarget
+
+    @property
+    def target_id(self) -> str:
+        return self.target.target_id
+
+
+@dataclass(frozen=True, slots=True)
+class TargetBatch:
+    """The routed records of one target, in arrival order (the unit the gate admits)."""
+
+    target: CallbackTarget
+    records: tuple[Routed, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    routed: Routed
+    request: OutgoingRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Attempted:
+    signed: Signed
+    result: HttpResult | TransportFailure
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """The final word on one received message: what to do with it (``outcome``) and for which target."""
+
+    message: ReceivedMessage
+    outcome: Outcome
+    target_id: str | None = None
+    correlation_id: str | None = None

@@ -1,0 +1,174 @@
+"""The long-running worker (STYLE 14): poll -> process -> settle, bounded concurrency, graceful drain.
+
+One poll loop per consumer (client queue). Each received batch is processed and settled in its own task; at
+most ``max_batches_in_flight`` batches per consumer are in progress, and a loop receives only when a slot is
+free (so nothing sits received-but-waiting while its visibility timeout runs). Settle writes are shielded
+from cancellation.
+
+Shutdown (``stop()``, wired to SIGTERM/SIGINT by the CLI): stop receiving (an in-progress long poll is
+cancelled; a message SQS hands out at that instant reappears after its visibility timeout), finish the
+in-flight batches (up to ``drain_s``, then cancel them; their settle writes still complete), return.
+Burst mode returns once a receive comes back empty and no batch is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from delivery.logs import log
+from delivery.models import ReceivedMessage
+from delivery.queue import Queue
+from delivery.settle import SettleReport, settle
+from delivery.stages import Decided
+
+_log = logging.getLogger(__name__)
+
+
+class BatchProcessor(Protocol):
+    async def process(self, messages: Sequence[ReceivedMessage]) -> list[Decided]: ...
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One queue to drain: where messages come from, where dead letters go, and what processes them."""
+
+    name: str  # client id (logs)
+    queue: Queue
+    dlq: Queue
+    processor: BatchProcessor
+
+
+@dataclass
+class WorkerStats:
+    batches: int = 0
+    received: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)  # by disposition
+    settle_errors: int = 0
+
+    def add(self, decided: Sequence[Decided], report: SettleReport) -> None:
+        self.batches += 1
+        self.received += len(decided)
+        self.outcomes.update(d.outcome.disposition.value for d in decided)
+        self.settle_errors += len(report.errors)
+
+
+async def handle_batch(
+    consumer: Consumer, messages: Sequence[ReceivedMessage]
+) -> tuple[list[Decided], SettleReport]:
+    """Process one received batch and settle it (the settle step survives cancellation of the caller)."""
+    decided = await consumer.processor.process(messages)
+    report = await asyncio.shield(asyncio.ensure_future(settle(decided, consumer.queue, consumer.dlq)))
+    return decided, report
+
+
+class Worker:
+    def __init__(
+        self,
+        consumers: Sequence[Consumer],
+        *,
+        wait_s: int = 20,
+        batch_size: int = 10,
+        max_batches_in_flight: int = 4,
+        drain_s: float = 30.0,
+        burst: bool = False,
+    ) -> None:
+        self.consumers = tuple(consumers)
+        self.wait_s = wait_s
+        self.batch_size = batch_size
+        self.max_batches_in_flight = max_batches_in_flight
+        self.drain_s = drain_s
+        self.burst = burst
+        self.stats = WorkerStats()
+        self._stopping = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def stop(self) -> None:
+        """Stop receiving; ``run`` returns once in-flight batches are settled (or ``drain_s`` passed)."""
+        self._stopping.set()
+
+    async def run(self) -> WorkerStats:
+        log(_log, "info", "Worker started", consumers=[c.name for c in self.consumers], burst=self.burst)
+        loops = [asyncio.create_task(self._poll_loop(c)) for c in self.consumers]
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for task in loops:
+                task.cancel()
+            await self._drain()
+        log(
+            _log,
+            "info",
+            "Worker stopped",
+            batches=self.stats.batches,
+            received=self.stats.received,
+            outcomes=dict(self.stats.outcomes),
+        )
+        return self.stats
+
+    async def _poll_loop(self, consumer: Consumer) -> None:
+        slots = asyncio.BoundedSemaphore(self.max_batches_in_flight)
+        mine: set[asyncio.Task[None]] = set()
+        while not self._stopping.is_set():
+            await slots.acquire()
+            messages = await self._receive(consumer)
+            if not messages:
+                slots.release()
+                if self.burst and not mine:  # drained: nothing visible, nothing of ours in flight
+                    return
+                continue
+            task = asyncio.create_task(self._run_batch(consumer, messages))
+            for group in (mine, self._in_flight):
+                group.add(task)
+                task.add_done_callback(group.discard)
+            task.add_done_callback(lambda _t: slots.release())
+
+    async def _receive(self, consumer: Consumer) -> list[ReceivedMessage]:
+        receive = asyncio.ensure_future(consumer.queue.receive(self.batch_size, self._wait_s()))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({receive, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not receive.done():
+            receive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receive
+            return []
+        try:
+            return receive.result()
+        except Exception as exc:
+            log(_log, "error", "Receive failed", consumer=consumer.name, error=f"{type(exc).__name__}: {exc}")
+            await self._pause(1.0)
+            return []
+
+    def _wait_s(self) -> int:
+        return min(self.wait_s, 1) if self.burst else self.wait_s
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _run_batch(self, consumer: Consumer, messages: Sequence[ReceivedMessage]) -> None:
+        try:
+            decided, report = await handle_batch(consumer, messages)
+        except Exception:  # the processor promises values, not exceptions; keep the loop alive anyway
+            _log.exception("Batch failed")
+            return
+        self.stats.add(decided, report)
+
+    async def _drain(self) -> None:
+        pending = set(self._in_flight)
+        if not pending:
+            return
+        _done, still = await asyncio.wait(pending, timeout=self.drain_s)
+        for task in still:
+            task.cancel()
+        if still:
+            log(_log, "warn", "Drain timed out; cancelled in-flight batches", count=len(still))
+            await asyncio.wait(still)

@@ -1,0 +1,122 @@
+"""Logs and EMF metrics for one routed batch. Pure counting + thin emit; never raises.
+
+Metrics (``vocabulary.Metric``), one EMF line per client per batch with ``ClientId`` as a dimension (events
+whose client is unknown are counted without it): received, invalid, filtered-out, matched, envelopes sent,
+retried, config-invalid. Each record counts once under ``RECEIVED`` and once under its fate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from delivery.emf import EmfEmitter
+from delivery.logs import log
+from delivery.router.plan import Fate, RecordResult, RouteReport
+from delivery.router.vocabulary import ErrorCode, Metric
+
+logger = logging.getLogger("delivery.router")
+_INVALID_CODES = frozenset({ErrorCode.INVALID_EVENT.value, ErrorCode.UNSUPPORTED_TYPE.value})
+
+
+def _fate_metric(record: RecordResult) -> Metric | None:
+    if record.fate is Fate.DEAD_LETTERED:
+        return Metric.INVALID if record.error_code in _INVALID_CODES else Metric.CONFIG_INVALID
+    if record.fate is Fate.FILTERED_OUT:
+        return Metric.FILTERED_OUT
+    if record.fate is Fate.RETRY:
+        return Metric.RETRIED
+    return None
+
+
+def metric_counts(report: RouteReport) -> dict[str | None, dict[str, int]]:
+    """{clientId or None: {metric name: count}}; only non-zero counts."""
+    counts: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for record in report.records:
+        per_client = counts[record.client_id]
+        per_client[Metric.RECEIVED.value] += 1
+        fate_metric = _fate_metric(record)
+        if fate_metric is not None:
+            per_client[fate_metric.value] += 1
+        if record.deliveries:
+            per_client[Metric.MATCHED.value] += 1
+        if record.envelopes_sent:
+            per_client[Metric.ENVELOPES_SENT.value] += record.envelopes_sent
+    return {client: dict(values) for client, values in counts.items()}
+
+
+def emit_metrics(emitter: EmfEmitter, report: RouteReport) -> None:
+    for client_id, values in metric_counts(report).items():
+        dimensions = {"ClientId": client_id} if client_id else None
+        emitter.emit(values, dimensions=dimensions)
+
+
+def _log_record(record: RecordResult) -> None:
+    common = {"correlationId": record.event_id, "clientId": record.client_id, "eventType": record.event_type}
+    if record.fate is Fate.ROUTED:
+        targets = [d.target_id for d in record.deliveries]
+        log(
+            logger,
+            "info",
+            "Event routed",
+            **common,
+            messageId=record.message_id,
+            subscriptionIds=list(record.subscription_ids),
+            targetIds=targets,
+            envelopes=record.envelopes_sent,
+        )
+    elif record.fate is Fate.FILTERED_OUT:
+        log(logger, "info", "Event filtered out - no matching subscription", **common, reason=record.reason)
+    elif record.fate is Fate.DEAD_LETTERED:
+        log(
+            logger,
+            "warn",
+            "Event rejected — sending to inbound DLQ",
+            **common,
+            errorCode=record.error_code,
+            error=record.error_message,
+        )
+    else:
+        log(
+            logger,
+            "warn",
+            "Event left on the inbound queue for retry",
+            **common,
+            reason=record.reason,
+            error=record.error_message,
+        )
+
+
+def _log_invalid_configs(report: RouteReport) -> None:
+    problems: dict[str, tuple[str, int]] = {}
+    for record in report.records:
+        if record.error_code == ErrorCode.CLIENT_CONFIG_INVALID.value and record.client_id:
+            _, seen = problems.get(record.client_id, ("", 0))
+            problems[record.client_id] = (record.error_message or "", seen + 1)
+    for client_id, (message, events) in problems.items():
+        log(logger, "error", "Client config invalid", clientId=client_id, error=message, events=events)
+
+
+def observe(report: RouteReport, emitter: EmfEmitter | None) -> None:
+    """Per-record logs, one error per client with an invalid config, the batch summary, metrics."""
+    try:
+        for record in report.records:
+            _log_record(record)
+        _log_invalid_configs(report)
+        counts = report.counts()
+        log(
+            logger,
+            "info",
+            "Router batch complete",
+            batchSize=len(report.records),
+            routed=counts["routed"],
+            filteredOut=counts["filtered_out"],
+            deadLettered=counts["dead_lettered"],
+            retry=counts["retry"],
+            envelopesSent=report.envelopes_sent,
+            processingTimeMs=round(report.duration_ms, 3),
+        )
+        if emitter is not None:
+            emit_metrics(emitter, report)
+    except Exception:  # observability must never break routing
+        logger.exception("router observe failed")

@@ -1,0 +1,131 @@
+"""Transformation of a validated status event into the client callback payload (SPEC-ROUTER T2 + T8).
+
+Payload shape (JSON:API-like, exactly one item)::
+
+    {"data": [{"type": "MessageStatus" | "ChannelStatus",
+               "attributes": {...allow-listed, statuses lower-cased...},
+               "links": {"message": "<MESSAGE_ROOT_URI>/messages/<messageId, percent-encoded>"},
+               "meta": {"idempotencyKey": "<64 hex>"}}]}
+
+Attributes keep the reference key order (T2.1/T2.2); optional fields are omitted when absent (descriptions
+and failure codes also when empty). Only allow-listed fields are copied (T7.10).
+
+Idempotency key (T8, replaces T2.4): lower-case hex SHA-256 of the UTF-8 canonical JSON (keys sorted at
+every level, no whitespace, non-ASCII kept) of ``{"attributes": <the attributes object above>, "eventId":
+<CloudEvent id>, "type": <callback type>}`` — see ``IDEMPOTENCY_FIELDS``. Because the event id and
+timestamp are hashed, a genuinely new transition always gets a new key, while a redelivery or redrive of
+the same event keeps it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import quote, urlsplit
+
+from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, StatusEvent
+from delivery.router.vocabulary import CallbackType
+
+IDEMPOTENCY_FIELDS: Final = ("attributes", "eventId", "type")
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """The payload for one event, and its one serialisation (what every envelope for it carries)."""
+
+    callback_type: CallbackType
+    payload: dict[str, Any]
+    payload_json: str
+    idempotency_key: str
+
+
+def normalise_root_uri(root: str) -> str:
+    """Checks ``MESSAGE_ROOT_URI``: an absolute http(s) URL or an absolute path, no query or fragment."""
+    parts = urlsplit(root)
+    absolute_url = parts.scheme in ("http", "https") and bool(parts.netloc)
+    absolute_path = not parts.scheme and not parts.netloc and root.startswith("/")
+    if not (absolute_url or absolute_path) or parts.query or parts.fragment:
+        raise ValueError(
+            f"MESSAGE_ROOT_URI must be an absolute http(s) URL or a path starting with '/' "
+            f"(no query or fragment), got {root!r}"
+        )
+    return root.rstrip("/")
+
+
+def message_link(root_uri: str, message_id: str) -> str:
+    """``<root>/messages/<messageId>`` with the id percent-encoded as one path segment."""
+    return f"{root_uri}/messages/{quote(message_id, safe='')}"
+
+
+def idempotency_key(callback_type: CallbackType, event_id: str, attributes: dict[str, Any]) -> str:
+    body = {"attributes": attributes, "eventId": event_id, "type": callback_type.value}
+    return hashlib.sha256(_canonical(body).encode()).hexdigest()
+
+
+def message_attributes(event: MessageStatusEvent) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"messageId": event.message_id}
+    if event.message_reference is not None:
+        attrs["messageReference"] = event.message_reference
+    attrs["messageStatus"] = event.message_status.lower()
+    attrs["channels"] = [
+        {"type": ch.type.lower(), "channelStatus": ch.channel_status.lower()} for ch in event.channels
+    ]
+    attrs["timestamp"] = event.timestamp
+    plan = event.routing_plan
+    if plan is not None:
+        attrs["routingPlan"] = {
+            "id": plan.id,
+            "name": plan.name,
+            "version": plan.version,
+            "createdDate": plan.created_date,
+        }
+    if event.message_status_description:
+        attrs["messageStatusDescription"] = event.message_status_description
+    if event.message_failure_reason_code:
+        attrs["messageFailureReasonCode"] = event.message_failure_reason_code
+    return attrs
+
+
+def channel_attributes(event: ChannelStatusEvent) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"messageId": event.message_id}
+    if event.message_reference is not None:
+        attrs["messageReference"] = event.message_reference
+    attrs["channel"] = event.channel.lower()
+    attrs["channelStatus"] = event.channel_status.lower()
+    attrs["supplierStatus"] = event.supplier_status
+    optional = (("cascadeType", event.cascade_type), ("cascadeOrder", event.cascade_order))
+    attrs.update((key, value) for key, value in optional if value is not None)
+    attrs["timestamp"] = event.timestamp
+    if event.retry_count is not None:
+        attrs["retryCount"] = event.retry_count
+    if event.channel_status_description:
+        attrs["channelStatusDescription"] = event.channel_status_description
+    if event.channel_failure_reason_code:
+        attrs["channelFailureReasonCode"] = event.channel_failure_reason_code
+    return attrs
+
+
+def build_callback(event: StatusEvent, root_uri: str) -> Callback:
+    """The client payload for ``event`` (``root_uri`` already checked by ``normalise_root_uri``)."""
+    is_message = isinstance(event, MessageStatusEvent)
+    attrs = message_attributes(event) if is_message else channel_attributes(event)  # type: ignore[arg-type]
+    key = idempotency_key(event.callback_type, event.event_id, attrs)
+    item = {
+        "type": event.callback_type.value,
+        "attributes": attrs,
+        "links": {"message": message_link(root_uri, event.message_id)},
+        "meta": {"idempotencyKey": key},
+    }
+    payload = {"data": [item]}
+    return Callback(event.callback_type, payload, _compact(payload), key)
+
+
+def envelope_body(payload_json: str, subscription_id: str, target_id: str) -> str:
+    """The delivery-queue body ``{"payload": ..., "subscriptionId": ..., "targetId": ...}`` (compact JSON,
+    identical to serialising the whole object at once, without re-encoding the payload per target)."""
+    sub, target = _compact(subscription_id), _compact(target_id)
+    return f'{{"payload":{payload_json},"subscriptionId":{sub},"targetId":{target}}}'

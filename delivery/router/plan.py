@@ -1,0 +1,150 @@
+"""What happens to each inbound record, decided purely (no I/O): route, filter, dead-letter or retry.
+
+``plan_record(index, decoded, routes, root_uri)`` takes one decoded record and the routes of its client (or
+the reason there are none) and returns a ``RecordResult``. ``routing.route_events`` then performs the sends
+and may turn a ROUTED record into RETRY when a send fails. ``RouteReport`` is the batch summary every
+runtime (worker, Lambda, library callers) reads.
+
+Config outcomes (T8 "config missing vs unreadable vs invalid"):
+- not found → the client has no subscriptions: FILTERED_OUT (reason ``no_config``), as in the reference;
+- unavailable (I/O) → RETRY, the record stays on the inbound queue;
+- invalid (schema, or its ``clientId`` differs from the file name, T7.7) → DEAD_LETTER with
+  ``CLIENT_CONFIG_INVALID`` so the event is kept for a redrive once the config is fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from delivery.router.events import Rejection, StatusEvent
+from delivery.router.matching import ClientRoutes, match_event
+from delivery.router.payload import build_callback, envelope_body
+from delivery.router.vocabulary import ErrorCode
+
+
+class Fate(StrEnum):
+    ROUTED = "routed"  # at least one envelope, all sent
+    FILTERED_OUT = "filtered_out"  # valid, nothing to deliver
+    DEAD_LETTERED = "dead_lettered"  # sent to the inbound DLQ with ERROR_CODE / ERROR_MESSAGE
+    RETRY = "retry"  # leave on the inbound queue (batch item failure / visibility change)
+
+
+class ConfigProblemKind(StrEnum):
+    NOT_FOUND = "not_found"
+    INVALID = "invalid"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    kind: ConfigProblemKind
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One envelope for one target on the client's delivery queue."""
+
+    client_id: str
+    subscription_id: str
+    target_id: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    index: int  # position in the batch
+    fate: Fate
+    reason: str  # routed | no_config | no_matching_subscription | INVALID_EVENT | config_unavailable | ...
+    client_id: str | None = None
+    event_id: str | None = None
+    event_type: str | None = None
+    message_id: str | None = None
+    subscription_ids: tuple[str, ...] = ()  # every matching subscription (logs)
+    deliveries: tuple[Delivery, ...] = ()
+    envelopes_sent: int = 0
+    error_code: str | None = None  # DLQ ERROR_CODE
+    error_message: str | None = None  # DLQ ERROR_MESSAGE, or the retry cause
+
+
+@dataclass(frozen=True, slots=True)
+class RouteReport:
+    records: tuple[RecordResult, ...]
+    duration_ms: float = 0.0
+
+    def with_fate(self, fate: Fate) -> tuple[RecordResult, ...]:
+        return tuple(r for r in self.records if r.fate is fate)
+
+    @property
+    def retry_indexes(self) -> tuple[int, ...]:
+        return tuple(r.index for r in self.records if r.fate is Fate.RETRY)
+
+    @property
+    def envelopes_sent(self) -> int:
+        return sum(r.envelopes_sent for r in self.records)
+
+    def counts(self) -> dict[str, int]:
+        out = {fate.value: 0 for fate in Fate}
+        for record in self.records:
+            out[record.fate.value] += 1
+        return out
+
+
+RoutesOrProblem = ClientRoutes | ConfigProblem
+
+
+def _rejected(index: int, rejection: Rejection) -> RecordResult:
+    return RecordResult(
+        index,
+        Fate.DEAD_LETTERED,
+        rejection.code.value,
+        client_id=rejection.client_id,
+        event_id=rejection.event_id,
+        error_code=rejection.code.value,
+        error_message=rejection.message,
+    )
+
+
+def _config_problem(base: RecordResult, problem: ConfigProblem) -> RecordResult:
+    if problem.kind is ConfigProblemKind.NOT_FOUND:
+        return _replace(base, Fate.FILTERED_OUT, "no_config")
+    if problem.kind is ConfigProblemKind.UNAVAILABLE:
+        return _replace(base, Fate.RETRY, "config_unavailable", error_message=problem.message)
+    code = ErrorCode.CLIENT_CONFIG_INVALID.value
+    return _replace(base, Fate.DEAD_LETTERED, code, error_code=code, error_message=problem.message)
+
+
+def _replace(base: RecordResult, fate: Fate, reason: str, **changes: object) -> RecordResult:
+    return replace(base, fate=fate, reason=reason, **changes)  # type: ignore[arg-type]
+
+
+def plan_record(
+    index: int, decoded: StatusEvent | Rejection, routes: RoutesOrProblem | None, root_uri: str
+) -> RecordResult:
+    """The fate of one record; ``routes`` is its client's routes (None only for rejections)."""
+    if isinstance(decoded, Rejection):
+        return _rejected(index, decoded)
+    event = decoded
+    base = RecordResult(
+        index,
+        Fate.FILTERED_OUT,
+        "no_matching_subscription",
+        client_id=event.client_id,
+        event_id=event.event_id,
+        event_type=event.event_type.value,
+        message_id=event.message_id,
+    )
+    if routes is None or isinstance(routes, ConfigProblem):
+        return _config_problem(base, routes or ConfigProblem(ConfigProblemKind.NOT_FOUND, ""))
+    match = match_event(event, routes)
+    if not match.matched:
+        return base
+    payload_json = build_callback(event, root_uri).payload_json
+    deliveries = tuple(
+        Delivery(event.client_id, sub_id, target_id, envelope_body(payload_json, sub_id, target_id))
+        for target_id, sub_id in match.deliveries
+    )
+    return _replace(
+        base, Fate.ROUTED, "routed", subscription_ids=match.subscription_ids, deliveries=deliveries
+    )

@@ -1,0 +1,207 @@
+"""``route_events(events, deps) -> RouteReport``: the router stage for one batch, used by every runtime.
+
+    decode + validate (pure)  ->  load configs of the batch's distinct clients (thread, TTL cache)
+      -> plan each record (pure: match, transform, serialise envelopes)
+      -> SendMessageBatch envelopes per client queue (≤ 10 per call)   failure -> that record RETRY
+      -> send rejected records to the inbound DLQ with ERROR_CODE / ERROR_MESSAGE   failure -> RETRY
+      -> logs + metrics
+
+Each record is isolated: nothing that goes wrong for one record changes the fate of another. A record that
+is RETRY may have had some of its envelopes sent; a retry resends them with the same idempotency key.
+Without a ``dlq_url`` (library use), dead-lettered records are only reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from delivery.client_config import ClientConfig
+from delivery.emf import EmfEmitter
+from delivery.errors import ConfigInvalid, ConfigNotFound, ConfigValidationError
+from delivery.logs import log
+from delivery.router.events import Rejection
+from delivery.router.matching import ClientRoutes, compile_routes
+from delivery.router.observe import observe
+from delivery.router.payload import normalise_root_uri
+from delivery.router.plan import (
+    ConfigProblem,
+    ConfigProblemKind,
+    Delivery,
+    Fate,
+    RecordResult,
+    RouteReport,
+    RoutesOrProblem,
+    plan_record,
+)
+from delivery.router.queues import QueueLocator, QueueSender
+from delivery.router.validation import decode_event
+from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI
+from delivery.sqs import OutgoingMessage
+
+logger = logging.getLogger("delivery.router")
+RouterInput = str | bytes | Mapping[str, Any]
+_MAX_CACHED_ROUTES = 4096
+
+
+class ConfigLookup(Protocol):
+    """What the router needs from config storage; ``delivery.config_store.CachedConfigs`` fits."""
+
+    def get(self, client_id: str) -> ClientConfig: ...
+
+
+class RoutesCache:
+    """Compiled routes per config object (a config reloaded by the TTL cache is a new object)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[ClientConfig, ClientRoutes]] = {}
+
+    def routes(self, config: ClientConfig) -> ClientRoutes:
+        entry = self._entries.get(id(config))
+        if entry is not None and entry[0] is config:
+            return entry[1]
+        if len(self._entries) >= _MAX_CACHED_ROUTES:
+            self._entries.clear()
+        routes = compile_routes(config)
+        self._entries[id(config)] = (config, routes)
+        return routes
+
+
+@dataclass
+class RouterDeps:
+    configs: ConfigLookup
+    queues: QueueLocator
+    sender: QueueSender
+    dlq_url: str | None = None
+    message_root_uri: str = DEFAULT_MESSAGE_ROOT_URI
+    metrics: EmfEmitter | None = None
+    offload_config_reads: bool = True  # False only for lookups that never block (in-memory)
+    routes_cache: RoutesCache = field(default_factory=RoutesCache)
+
+    def __post_init__(self) -> None:
+        self.message_root_uri = normalise_root_uri(self.message_root_uri)
+
+
+def lookup_routes(configs: ConfigLookup, cache: RoutesCache, client_id: str) -> RoutesOrProblem:
+    """One client's routes, or why there are none (blocking: may read S3 or disk)."""
+    try:
+        config = configs.get(client_id)
+    except ConfigNotFound as exc:
+        return ConfigProblem(ConfigProblemKind.NOT_FOUND, str(exc))
+    except (ConfigInvalid, ConfigValidationError) as exc:
+        return ConfigProblem(ConfigProblemKind.INVALID, str(exc))
+    except Exception as exc:  # ConfigUnavailable or anything unexpected: retry later
+        return ConfigProblem(ConfigProblemKind.UNAVAILABLE, f"{type(exc).__name__}: {exc}")
+    if config.client_id != client_id:
+        message = f"Invalid client config for '{client_id}': clientId is '{config.client_id}'"
+        return ConfigProblem(ConfigProblemKind.INVALID, message)
+    return cache.routes(config)
+
+
+async def _load_routes(deps: RouterDeps, client_ids: set[str]) -> dict[str, RoutesOrProblem]:
+    ids = sorted(client_ids)
+    if not deps.offload_config_reads:
+        return {cid: lookup_routes(deps.configs, deps.routes_cache, cid) for cid in ids}
+    loaded = await asyncio.gather(
+        *(asyncio.to_thread(lookup_routes, deps.configs, deps.routes_cache, cid) for cid in ids)
+    )
+    return dict(zip(ids, loaded, strict=True))
+
+
+async def _send_client(
+    deps: RouterDeps, client_id: str, items: list[tuple[int, Delivery]], sent: dict[int, int]
+) -> dict[int, str]:
+    """Sends one client's envelopes; returns {record index: failure cause}."""
+    try:
+        url = await deps.queues.url_for(client_id)
+        failed = set(await deps.sender.send(url, [OutgoingMessage(d.body) for _, d in items]))
+    except Exception as exc:
+        log(logger, "error", "Envelope send failed", clientId=client_id, error=f"{type(exc).__name__}: {exc}")
+        return {index: f"{type(exc).__name__}: {exc}" for index, _ in items}
+    causes: dict[int, str] = {}
+    for position, (index, _) in enumerate(items):
+        if position in failed:
+            causes[index] = "SendMessageBatch entry failed"
+        else:
+            sent[index] = sent.get(index, 0) + 1
+    return causes
+
+
+async def _send_envelopes(deps: RouterDeps, records: list[RecordResult]) -> list[RecordResult]:
+    by_client: dict[str, list[tuple[int, Delivery]]] = defaultdict(list)
+    for record in records:
+        for delivery in record.deliveries:
+            by_client[delivery.client_id].append((record.index, delivery))
+    if not by_client:
+        return records
+    sent: dict[int, int] = {}
+    results = await asyncio.gather(
+        *(_send_client(deps, cid, items, sent) for cid, items in by_client.items())
+    )
+    causes = {index: cause for result in results for index, cause in result.items()}
+    out = []
+    for record in records:
+        count = sent.get(record.index, 0)
+        if record.index in causes:
+            record = replace(
+                record, fate=Fate.RETRY, reason="send_failed", error_message=causes[record.index]
+            )
+        out.append(replace(record, envelopes_sent=count) if count else record)
+    return out
+
+
+def raw_body(event: RouterInput) -> str:
+    if isinstance(event, str):
+        return event
+    if isinstance(event, bytes | bytearray):
+        return bytes(event).decode("utf-8", errors="replace")
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def dead_letter_message(record: RecordResult, body: str) -> OutgoingMessage:
+    attributes = {"ERROR_CODE": record.error_code or "", "ERROR_MESSAGE": record.error_message or ""}
+    if record.event_id:
+        attributes["EVENT_ID"] = record.event_id
+    if record.client_id:
+        attributes["CLIENT_ID"] = record.client_id
+    return OutgoingMessage(body, attributes=attributes)
+
+
+async def _send_dead_letters(
+    deps: RouterDeps, records: list[RecordResult], events: Sequence[RouterInput]
+) -> list[RecordResult]:
+    rejected = [r for r in records if r.fate is Fate.DEAD_LETTERED]
+    if not rejected or deps.dlq_url is None:
+        return records
+    messages = [dead_letter_message(r, raw_body(events[r.index])) for r in rejected]
+    try:
+        failed = {rejected[i].index for i in await deps.sender.send(deps.dlq_url, messages)}
+    except Exception as exc:
+        log(logger, "error", "Inbound DLQ send failed", error=f"{type(exc).__name__}: {exc}")
+        failed = {r.index for r in rejected}
+    return [
+        replace(r, fate=Fate.RETRY, reason="dlq_send_failed") if r.index in failed else r for r in records
+    ]
+
+
+async def route_events(events: Sequence[RouterInput], deps: RouterDeps) -> RouteReport:
+    """Validate, transform, match and route a batch; the report has one result per input, in order."""
+    started = time.perf_counter()
+    decoded = [decode_event(event) for event in events]
+    client_ids = {d.client_id for d in decoded if not isinstance(d, Rejection)}
+    routes = await _load_routes(deps, client_ids) if client_ids else {}
+    records = [
+        plan_record(i, d, None if isinstance(d, Rejection) else routes[d.client_id], deps.message_root_uri)
+        for i, d in enumerate(decoded)
+    ]
+    records = await _send_envelopes(deps, records)
+    records = await _send_dead_letters(deps, records, events)
+    report = RouteReport(tuple(records), (time.perf_counter() - started) * 1000)
+    observe(report, deps.metrics)
+    return report

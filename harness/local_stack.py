@@ -1,0 +1,222 @@
+"""The embedded local stack (DESIGN §4): everything a deployed environment has, on loopback, in seconds.
+
+``with LocalStack() as stack: stack.environment`` starts a real Valkey/Redis server, moto's server mode, the
+mock webhook (and a second one that requires client certificates), provisions queues/configs/applications
+map/mTLS material from ``fixtures/``, then starts the router and one delivery worker for every client. All
+children run in their own process group and are stopped on exit (and on interpreter exit, via atexit).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import shutil
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import boto3
+
+from harness import wiring
+from harness.children import MockInfo, start_mock, wait_mock
+from harness.environment import CAPABILITIES, Environment
+from harness.mock_admin import MockAdmin
+from harness.moto_server import MotoServer
+from harness.processes import ManagedProcess
+from harness.provision import (
+    Provisioned,
+    Provisioner,
+    application_ids,
+    load_fixture_configs,
+    register_credentials,
+    rewrite_config,
+)
+from harness.redis_server import RedisServer
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES_DIR = REPO_ROOT / "fixtures" / "clients"
+REGION = "eu-west-2"
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@dataclass(frozen=True, slots=True)
+class StackOptions:
+    state_dir: Path | None = None  # kept after stop when given
+    fixtures_dir: Path = FIXTURES_DIR
+    run_id: str = ""
+    with_router: bool = True
+    with_worker: bool = True
+    startup_timeout_s: float = 60.0
+    receive_wait_s: int = 1
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.run_id = self.options.run_id or new_run_id()
+        self.prefix = f"callbacks-local-{self.run_id}"
+        self._tmp: str | None = None
+        self.state_dir = self.options.state_dir or Path(".")
+        self.redis: RedisServer | None = None
+        self.moto: MotoServer | None = None
+        self.children: dict[str, ManagedProcess] = {}
+        self.mocks: dict[str, MockInfo] = {}
+        self.provisioned: Provisioned | None = None
+        self.configs: dict[str, dict[str, object]] = {}
+        self._environment: Environment | None = None
+        self.started_in_s = 0.0
+
+    @property
+    def environment(self) -> Environment:
+        if self._environment is None:
+            raise RuntimeError("the local stack is not started")
+        return self._environment
+
+    def start(self) -> Environment:
+        began = time.monotonic()
+        atexit.register(self.stop)
+        try:
+            self._start_all()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in_s = time.monotonic() - began
+        return self.environment
+
+    def _start_all(self) -> None:
+        self._prepare_state_dir()
+        certs_dir = self.state_dir / "certs"
+        wiring.mint_certs(certs_dir)
+        pending = {
+            name: start_mock(self.state_dir, certs_dir, mtls, name)
+            for name, mtls in (("mock", "optional"), ("mock-required", "required"))
+        }
+        self.children.update({name: proc for name, (proc, _) in pending.items()})
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            redis_future = pool.submit(RedisServer(workdir=self._subdir("redis")).start)
+            moto_future = pool.submit(MotoServer(workdir=self._subdir("moto")).start)
+            self.redis, self.moto = redis_future.result(), moto_future.result()
+        timeout_s = self.options.startup_timeout_s
+        self.mocks = {
+            name: wait_mock(proc, ready, "optional" if name == "mock" else "required", timeout_s)
+            for name, (proc, ready) in pending.items()
+        }
+        self._provision(certs_dir)
+        self._start_pipeline()
+        self._environment = self._describe()
+        (self.state_dir / "environment.toml").write_text(self._environment.to_toml(), encoding="utf-8")
+
+    def _prepare_state_dir(self) -> None:
+        if self.options.state_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix="callbacks-local-")
+            self.state_dir = Path(self._tmp)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+
+    def _subdir(self, name: str) -> Path:
+        path = self.state_dir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _boto(self, service: str) -> object:
+        assert self.moto is not None
+        return boto3.client(
+            service, region_name=REGION, endpoint_url=self.moto.url,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )  # fmt: skip
+
+    def _provision(self, certs_dir: Path) -> None:
+        main, required = self.mocks["mock"], self.mocks["mock-required"]
+        raw = load_fixture_configs(self.options.fixtures_dir)
+        self.configs = {cid: rewrite_config(doc, main, required) for cid, doc in raw.items()}
+        app_ids = application_ids(self.configs, wiring.fixture_application_ids(self.options.fixtures_dir))
+        clients = [self._boto(s) for s in ("s3", "sqs", "ssm")]
+        try:
+            provisioner = Provisioner(s3=clients[0], sqs=clients[1], ssm=clients[2], prefix=self.prefix)
+            self.provisioned = provisioner.provision(self.configs, app_ids, certs_dir)
+        finally:
+            for client in clients:
+                client.close()  # type: ignore[attr-defined]
+        admins = {m.url: MockAdmin(m.admin_url) for m in self.mocks.values()}
+        register_credentials(admins, self.configs, app_ids)
+
+    def _start_pipeline(self) -> None:
+        assert self.moto is not None
+        assert self.redis is not None
+        assert self.provisioned is not None
+        env = wiring.pipeline_env(self.moto.env(REGION), self.redis.url, self.provisioned, self.options)
+        if self.options.with_router:
+            argv = wiring.router_argv(self.provisioned, self.prefix, self.options)
+            self.children["router"] = ManagedProcess(argv, log_path=self.state_dir / "router.log", env=env)
+        if self.options.with_worker and self.provisioned.clients:
+            argv = wiring.worker_argv(self.provisioned, self.prefix, self.options)
+            self.children["worker"] = ManagedProcess(argv, log_path=self.state_dir / "worker.log", env=env)
+        for name in ("router", "worker"):
+            if name in self.children:
+                wiring.wait_started(self.children[name], name, self.options.startup_timeout_s)
+
+    def _describe(self) -> Environment:
+        assert self.provisioned is not None
+        assert self.moto is not None
+        assert self.redis is not None
+        p = self.provisioned
+        return Environment(
+            name="local",
+            region=REGION,
+            clients=p.clients,
+            inbound_queue_url=p.inbound_queue_url if self.options.with_router else None,
+            inbound_dlq_url=p.inbound_dlq_url,
+            aws_endpoint_url=self.moto.url,
+            mock_url=self.mocks["mock"].url,
+            mock_admin_url=self.mocks["mock"].admin_url,
+            redis_url=self.redis.url,
+            config_location=f"s3://{p.bucket}/{p.config_prefix}",
+            metrics_log_path=str(self.state_dir / "worker.log") if self.options.with_worker else None,
+            capabilities=CAPABILITIES - ({"router"} if not self.options.with_router else set()),
+            roles=wiring.roles_for(self.configs),
+            extra=(
+                ("mtls_required_mock_url", self.mocks["mock-required"].url),
+                ("mtls_required_mock_admin_url", self.mocks["mock-required"].admin_url),
+                ("state_dir", str(self.state_dir)),
+                ("run_id", self.run_id),
+                ("queue_prefix", self.prefix),
+            ),
+        )
+
+    def status_line(self) -> str:
+        alive = {name: proc.alive() for name, proc in self.children.items()}
+        parts = [f"{name}={'up' if ok else 'DOWN'}" for name, ok in alive.items()]
+        clients = len(self.provisioned.clients) if self.provisioned else 0
+        took = f"started in {self.started_in_s:.1f}s"
+        return f"local stack {self.run_id}: {' '.join(parts)} clients={clients} {took}"
+
+    def dead_children(self) -> list[str]:
+        return [name for name, proc in self.children.items() if not proc.alive()]
+
+    def stop(self) -> None:
+        for name in ("worker", "router", "mock-required", "mock"):
+            proc = self.children.pop(name, None)
+            if proc is not None:
+                proc.close()
+        for server in (self.moto, self.redis):
+            if server is not None:
+                server.stop()
+        self.moto = self.redis = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        self.stop()

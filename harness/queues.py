@@ -1,0 +1,161 @@
+"""SQS as scenarios see it: publish, look into a queue without taking messages away, wait, purge.
+
+Synchronous boto3 (scenario code is plain pytest). ``peek`` receives with a short visibility timeout and gives
+every message straight back (visibility 0), so reading a DLQ never hides its messages from a later redrive.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from harness.environment import Environment
+from harness.events import RUN_ID_ATTRIBUTE, message_id_of_body
+from harness.waits import eventually
+
+
+def aws_client(env: Environment, service: str) -> Any:
+    """A boto3 client for the environment (explicit fake credentials when pointed at a local endpoint)."""
+    kwargs: dict[str, Any] = {"region_name": env.region}
+    if env.aws_endpoint_url:
+        kwargs.update(
+            endpoint_url=env.aws_endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+    return boto3.client(service, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMessage:
+    sqs_message_id: str
+    body: str
+    attributes: tuple[tuple[str, str], ...]  # string message attributes, sorted
+    receive_count: int
+
+    @property
+    def message_id(self) -> str | None:
+        """The correlation id (payload messageId) carried in the body."""
+        return message_id_of_body(self.body)
+
+    def attribute(self, name: str) -> str | None:
+        return dict(self.attributes).get(name)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _to_message(raw: dict[str, Any]) -> QueueMessage:
+    attrs = raw.get("MessageAttributes") or {}
+    pairs = tuple(sorted((k, str(v.get("StringValue", ""))) for k, v in attrs.items()))
+    count = int((raw.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
+    return QueueMessage(raw["MessageId"], raw["Body"], pairs, count)
+
+
+class Queues:
+    """SQS operations on the environment's queues (one boto3 client; call ``close()``)."""
+
+    def __init__(self, env: Environment, run_id: str) -> None:
+        self.env = env
+        self.run_id = run_id
+        self.sqs = aws_client(env, "sqs")
+
+    def close(self) -> None:
+        self.sqs.close()
+
+    def send(self, queue_url: str, bodies: Iterable[str]) -> list[str]:
+        """Send bodies in batches of 10 with the run-id attribute; returns SQS message ids in order."""
+        attrs = {RUN_ID_ATTRIBUTE: {"DataType": "String", "StringValue": self.run_id}}
+        ids: list[str] = []
+        items = list(bodies)
+        for start in range(0, len(items), 10):
+            chunk = items[start : start + 10]
+            entries = [
+                {"Id": str(i), "MessageBody": b, "MessageAttributes": attrs} for i, b in enumerate(chunk)
+            ]
+            reply = self.sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            if reply.get("Failed"):
+                raise RuntimeError(f"SQS send to {queue_url} failed: {reply['Failed']}")
+            by_id = {int(ok["Id"]): ok["MessageId"] for ok in reply["Successful"]}
+            ids.extend(by_id[i] for i in range(len(chunk)))
+        return ids
+
+    def peek(self, queue_url: str, *, rounds: int = 3) -> list[QueueMessage]:
+        """What the queue currently holds (visible messages), de-duplicated, left in place."""
+        seen: dict[str, QueueMessage] = {}
+        for _ in range(rounds):
+            reply = self.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=5,
+                MessageAttributeNames=["All"], AttributeNames=["ApproximateReceiveCount"],
+            )  # fmt: skip
+            raw = reply.get("Messages", [])
+            if not raw:
+                break
+            for msg in raw:
+                seen.setdefault(msg["MessageId"], _to_message(msg))
+            self._release([m["ReceiptHandle"] for m in raw], queue_url)
+        return list(seen.values())
+
+    def _release(self, receipts: list[str], queue_url: str) -> None:
+        entries = [{"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0} for i, r in enumerate(receipts)]
+        if entries:
+            self.sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+
+    def find(self, queue_url: str, message_ids: Iterable[str]) -> list[QueueMessage]:
+        wanted = set(message_ids)
+        return [m for m in self.peek(queue_url, rounds=10) if m.message_id in wanted]
+
+    def wait_for(
+        self, queue_url: str, message_ids: Iterable[str], timeout_s: float, *, what: str = "queue messages"
+    ) -> list[QueueMessage]:
+        """Wait until every given correlation id is in the queue; returns those messages."""
+        wanted = set(message_ids)
+
+        def found() -> list[QueueMessage] | None:
+            got = self.find(queue_url, wanted)
+            return got if {m.message_id for m in got} >= wanted else None
+
+        label = f"{what} {sorted(wanted)} in {queue_url}"
+        result = eventually(found, timeout_s, what=label, max_interval_s=0.5)
+        assert result is not None
+        return result
+
+    def depth(self, queue_url: str) -> tuple[int, int]:
+        """(visible, in flight) as SQS reports them."""
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def purge(self, queue_url: str, keep: Callable[[QueueMessage], bool] | None = None) -> int:
+        """Delete every visible message (or those ``keep`` rejects); safe on a shared queue with ``keep``."""
+        deleted = 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            reply = self.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=5,
+                MessageAttributeNames=["All"],
+            )  # fmt: skip
+            raw = reply.get("Messages", [])
+            if not raw:
+                return deleted
+            drop = [m for m in raw if keep is None or not keep(_to_message(m))]
+            back = [m["ReceiptHandle"] for m in raw if m not in drop]
+            if drop:
+                entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(drop)]
+                self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+                deleted += len(drop)
+            self._release(back, queue_url)
+            if not drop:
+                return deleted
+        return deleted
+
+    def purge_run(self, queue_url: str) -> int:
+        """Delete only this run's messages (those whose body carries our run id)."""
+        return self.purge(queue_url, keep=lambda m: self.run_id not in m.body)

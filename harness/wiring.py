@@ -1,0 +1,102 @@
+"""How the local stack wires the product's processes: certificates, env vars, argv, readiness, roles.
+
+Kept apart from ``local_stack.py`` so the orchestration reads as a sequence and the product-facing details
+(variable names, command-line flags) live in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.children import child_env, console_script
+from harness.processes import ManagedProcess, ProcessStartError
+
+if TYPE_CHECKING:
+    from harness.local_stack import StackOptions
+    from harness.provision import Provisioned
+
+APPLICATIONS_FIXTURE = "applications.json"  # optional {clientId: applicationId} beside the client configs
+
+
+def mint_certs(certs_dir: Path) -> None:
+    """A fresh CA, server and client certificate (what ``mock-webhook certs init DIR`` writes)."""
+    from mock_webhook.certs import CertBundle
+
+    CertBundle.mint().write(certs_dir, force=True)
+
+
+def fixture_application_ids(fixtures_dir: Path) -> dict[str, str]:
+    path = fixtures_dir / APPLICATIONS_FIXTURE
+    if not path.is_file():
+        path = fixtures_dir.parent / APPLICATIONS_FIXTURE
+    if not path.is_file():
+        return {}
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in doc.items()} if isinstance(doc, dict) else {}
+
+
+def pipeline_env(
+    aws_env: Mapping[str, str], redis_url: str, provisioned: Provisioned, options: StackOptions
+) -> dict[str, str]:
+    """Environment of the router and worker children: the reference variables (SPEC Appendix 1) + ours."""
+    return child_env(
+        {
+            **aws_env,
+            "CLIENT_SUBSCRIPTION_CONFIG_BUCKET": provisioned.bucket,
+            "CLIENT_SUBSCRIPTION_CONFIG_PREFIX": provisioned.config_prefix,
+            "CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS": "2",
+            "APPLICATIONS_MAP_PARAMETER": provisioned.app_map_parameter,
+            "APPLICATIONS_MAP_CACHE_TTL_MS": "2000",
+            "REDIS_URL": redis_url,
+            "MTLS_CERT_S3_BUCKET": provisioned.bucket,
+            "MTLS_CERT_S3_KEY": "mtls/client-bundle.pem",
+            "MTLS_CA_S3_KEY": "mtls/ca.pem",
+            "METRICS_NAMESPACE": "enhanced-callbacks-local",
+            "ENVIRONMENT": "local",
+            "METRICS_TARGET_DIMENSION": "true",
+            "RECEIVE_WAIT_SECONDS": str(options.receive_wait_s),
+            "DRAIN_SECONDS": "2",
+            "REQUEST_TIMEOUT_MS": "5000",
+            "LOG_LEVEL": "INFO",
+        }
+    )
+
+
+def router_argv(provisioned: Provisioned, prefix: str, options: StackOptions) -> list[str]:
+    return [
+        *console_script("callbacks"), "router", "run",
+        "--queue-url", provisioned.inbound_queue_url,
+        "--dlq-url", provisioned.inbound_dlq_url,
+        "--queue-prefix", prefix,
+        "--wait-seconds", str(options.receive_wait_s),
+    ]  # fmt: skip
+
+
+def worker_argv(provisioned: Provisioned, prefix: str, options: StackOptions) -> list[str]:
+    argv = [*console_script("callbacks"), "worker", "--queue-prefix", prefix]
+    for queues in provisioned.clients:
+        argv += ["--client", queues.client_id]
+    return argv
+
+
+def wait_started(process: ManagedProcess, name: str, timeout_s: float) -> None:
+    """A child is started once it has written its first log line (and is still alive)."""
+
+    def logged() -> bool:
+        return bool(process.log_path and process.log_path.exists() and process.log_path.stat().st_size > 0)
+
+    process.wait_ready(logged, timeout_s=timeout_s, what=name)
+    time.sleep(0)  # yield; the first line is written after the consumers are set up
+    if not process.alive():
+        raise ProcessStartError(f"{name} exited: {process.tail()}")
+
+
+def roles_for(configs: Mapping[str, Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """Scenario role -> client id for the local fixtures (see ``harness.roles``)."""
+    from harness.roles import assign_roles
+
+    return assign_roles(configs)

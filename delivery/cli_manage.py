@@ -9,6 +9,7 @@ APPLICATIONS_MAP_FILE). Every write validates the whole config and supports ``--
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 _STATES_HELP = "space-separated values; validated against the config schema"
@@ -20,6 +21,8 @@ def _number(text: str) -> int | float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return int(value) if value.is_integer() else value
 
 

@@ -1,0 +1,230 @@
+"""HTTPS delivery over pooled keep-alive connections (SPEC B.3, D, G.3, P3, P4, P11).
+
+``await HttpsTransport(tls).send(request)`` posts ``request.body`` (the exact signed bytes) with
+``request.headers`` and returns an :class:`HttpResult` for any HTTP answer, or a :class:`TransportFailure`
+(never an exception) when there is none: TLS verification, pinning, refused, reset, DNS, timeouts.
+
+Pools: one ``aiohttp`` session per (TLS identity, material version, pin set); inside it, keep-alive
+connections per origin. A pinned target never shares a pool with an unpinned one, and every new connection
+of a pinned pool has its leaf SPKI checked before the request is written (``delivery.pinning``).
+Each attempt has a total deadline (``timeout_s``) and a connect+handshake timeout (``connect_timeout_s``);
+redirects are never followed; the response body is read only as far as needed (an excerpt for non-2xx,
+a bounded drain so the connection can be reused). A POST whose *reused* connection turns out to be closed
+by the server before any response byte is sent once more on a fresh connection (keep-alive race).
+
+Missing or unreadable TLS material raises :class:`~delivery.tls_material.TlsMaterialError` (not a network
+problem: the caller requeues, SPEC P9).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+
+from delivery.models import HttpResult, OutgoingRequest, TlsIdentity, TransportFailure
+from delivery.pinning import PinnedConnector
+from delivery.ssl_contexts import ContextEntry, SslContexts
+from delivery.tls_errors import Phase, failure, failure_from_exception
+from delivery.tls_material import MISSING_S3_MESSAGE, TlsMaterial, TlsMaterialError, TlsProvider
+
+EXCERPT_BYTES = 4096
+DRAIN_LIMIT_BYTES = 65_536
+USER_AGENT = "enhanced-callbacks"
+_NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+PoolKey = tuple[TlsIdentity, int, tuple[str, ...]]
+
+
+@dataclass(slots=True)
+class _AttemptTrace:
+    """Filled by aiohttp trace signals for one attempt."""
+
+    new_connection: bool = False
+    response_started: bool = False
+    connect_ms: float | None = None
+    marks: dict[str, float] = field(default_factory=dict)
+
+
+def _trace_config() -> aiohttp.TraceConfig:
+    config = aiohttp.TraceConfig()
+
+    async def create_start(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
+        ctx.trace_request_ctx.marks["connect"] = time.perf_counter()
+
+    async def create_end(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
+        trace: _AttemptTrace = ctx.trace_request_ctx
+        trace.new_connection = True
+        trace.connect_ms = (time.perf_counter() - trace.marks.get("connect", time.perf_counter())) * 1000
+
+    config.on_connection_create_start.append(create_start)
+    config.on_connection_create_end.append(create_end)
+    return config
+
+
+async def read_bounded(
+    content: aiohttp.StreamReader, keep_bytes: int, limit_bytes: int
+) -> tuple[bytes, bool]:
+    """Read at most ``limit_bytes``, keeping the first ``keep_bytes``; returns (kept, reached end)."""
+    kept = bytearray()
+    total = 0
+    while total < limit_bytes:
+        chunk = await content.read(min(65_536, limit_bytes - total))
+        if not chunk:
+            return bytes(kept), True
+        total += len(chunk)
+        if len(kept) < keep_bytes:
+            kept += chunk[: keep_bytes - len(kept)]
+    return bytes(kept), content.at_eof()
+
+
+class HttpsTransport:
+    """Pooled HTTPS client; ``tls`` supplies client certificates/CA, ``extra_ca_pem`` extra trust."""
+
+    def __init__(
+        self,
+        tls: TlsProvider | None = None,
+        *,
+        extra_ca_pem: str | None = None,
+        max_connections_per_pool: int = 100,
+        max_connections_per_origin: int = 0,
+        keepalive_timeout_s: float = 15.0,
+        excerpt_bytes: int = EXCERPT_BYTES,
+    ) -> None:
+        self._tls = tls
+        replace = bool(tls and tls.settings.ca_replaces_system_trust)
+        self._contexts = SslContexts(extra_ca_pem=extra_ca_pem or "", replace_system_trust=replace)
+        self._limit = max_connections_per_pool
+        self._limit_per_origin = max_connections_per_origin
+        self._keepalive_timeout_s = keepalive_timeout_s
+        self._excerpt_bytes = excerpt_bytes
+        self._sessions: dict[PoolKey, aiohttp.ClientSession] = {}
+        self._retired: list[aiohttp.ClientSession] = []
+        self._closed = False
+
+    async def send(self, request: OutgoingRequest) -> HttpResult | TransportFailure:
+        started_s = time.perf_counter()
+        session = await self._session_for(request)
+        result, phase = await self._attempt(session, request, started_s, request.timeout_s)
+        remaining_s = request.timeout_s - (time.perf_counter() - started_s)
+        if _stale_connection(result, phase) and remaining_s > 0:
+            result, _ = await self._attempt(session, request, started_s, remaining_s)
+        return result
+
+    async def close(self) -> None:
+        self._closed = True
+        sessions = [*self._sessions.values(), *self._retired]
+        self._sessions.clear()
+        self._retired.clear()
+        for session in sessions:
+            await session.close()
+
+    @property
+    def pool_count(self) -> int:
+        return len(self._sessions)
+
+    async def _session_for(self, request: OutgoingRequest) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("HttpsTransport is closed")
+        entry = self._contexts.get(await self._material_for(request), present_client_cert=request.mtls)
+        pins = tuple(sorted({pin.strip() for pin in request.spki_pins if pin.strip()}))
+        key: PoolKey = (entry.identity, entry.version, pins)
+        session = self._sessions.get(key)
+        if session is None:
+            self._retire_older(entry)
+            session = self._sessions[key] = self._new_session(entry, pins)
+        return session
+
+    async def _material_for(self, request: OutgoingRequest) -> TlsMaterial | None:
+        settings = self._tls.settings if self._tls else None
+        if request.mtls and (self._tls is None or settings is None or not settings.has_client_source):
+            raise TlsMaterialError(
+                f"{MISSING_S3_MESSAGE} (or MTLS_CERT_SECRET_ARN, or MTLS_CERT_FILE and MTLS_KEY_FILE): "
+                f"target '{request.target_id}' has mtls.enabled"
+            )
+        if self._tls is not None and (request.mtls or (settings is not None and settings.has_ca_source)):
+            return await self._tls.material()
+        return None
+
+    def _retire_older(self, entry: ContextEntry) -> None:
+        """Sessions built on an older context of the same identity: stop using them (closed at close())."""
+        for key in [k for k in self._sessions if k[0] == entry.identity and k[1] != entry.version]:
+            self._retired.append(self._sessions.pop(key))
+
+    def _new_session(self, entry: ContextEntry, pins: tuple[str, ...]) -> aiohttp.ClientSession:
+        connector = PinnedConnector(
+            spki_pins=pins,
+            ssl=entry.context,
+            limit=self._limit,
+            limit_per_host=self._limit_per_origin,
+            keepalive_timeout=self._keepalive_timeout_s,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            trace_configs=[_trace_config()],
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    async def _attempt(
+        self, session: aiohttp.ClientSession, request: OutgoingRequest, started_s: float, budget_s: float
+    ) -> tuple[HttpResult | TransportFailure, Phase]:
+        trace = _AttemptTrace()
+        timeout = aiohttp.ClientTimeout(total=budget_s, sock_connect=request.connect_timeout_s)
+        try:
+            async with session.post(
+                request.url,
+                data=request.body,
+                headers=list(request.headers),
+                allow_redirects=False,
+                timeout=timeout,
+                trace_request_ctx=trace,
+            ) as response:
+                trace.response_started = True
+                result = await self._result(response, trace, started_s)
+        except _NETWORK_ERRORS as exc:
+            phase = _phase(trace, request)
+            return failure_from_exception(exc, phase, _elapsed_ms(started_s)), phase
+        except ValueError as exc:  # e.g. a URL aiohttp cannot use
+            return failure("EINVALIDURL", f"invalid URL: {exc}", _elapsed_ms(started_s)), _phase(
+                trace, request
+            )
+        return result, _phase(trace, request)
+
+    async def _result(
+        self, response: aiohttp.ClientResponse, trace: _AttemptTrace, started_s: float
+    ) -> HttpResult:
+        keep_bytes = 0 if 200 <= response.status < 300 else self._excerpt_bytes
+        try:
+            kept, at_end = await read_bounded(response.content, keep_bytes, DRAIN_LIMIT_BYTES)
+        except _NETWORK_ERRORS:  # the status is what counts; the body was a courtesy
+            kept, at_end = b"", False
+        if not at_end:
+            response.close()  # do not return a half-read connection to the pool
+        return HttpResult(
+            status=response.status,
+            retry_after=response.headers.get("Retry-After"),
+            body_excerpt=kept.decode("utf-8", "replace"),
+            elapsed_ms=_elapsed_ms(started_s),
+            new_connection=trace.new_connection,
+        )
+
+
+def _phase(trace: _AttemptTrace, request: OutgoingRequest) -> Phase:
+    return Phase(trace.new_connection, trace.response_started, request.connect_timeout_s, request.timeout_s)
+
+
+def _stale_connection(result: HttpResult | TransportFailure, phase: Phase) -> bool:
+    return (
+        isinstance(result, TransportFailure)
+        and result.code == "ECONNRESET"
+        and not phase.new_connection
+        and not phase.response_started
+    )
+
+
+def _elapsed_ms(started_s: float) -> float:
+    return (time.perf_counter() - started_s) * 1000

@@ -1,1 +1,1 @@
-"""mock_webhook — an mTLS mock webhook server with verification, fault scripts, a journal and an inbox page."""
+"""mock_webhook — an mTLS mock webhook with verification, fault scripts, a journal and an inbox page."""

@@ -1,0 +1,213 @@
+"""The request journal: a bounded ring buffer of recorded requests, queries, waits and stats.
+
+Appending is O(1) plus one check per pending waiter; records keep raw bytes and turn into JSON only when
+someone asks. Waiters are futures resolved by ``append`` (event-driven, no polling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from mock_webhook.clientcert import TlsVerdict
+from mock_webhook.verify import SignatureVerdict
+
+DEFAULT_JOURNAL_SIZE = 10_000
+ALWAYS_MASKED = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
+
+
+def normalise_path(path: str) -> str:
+    return path if path.startswith("/") or path == "*" else "/" + path
+
+
+def mask(value: str) -> str:
+    """A secret header value replaced by a short fingerprint (comparable in tests, never revealing)."""
+    return "***sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    seq: int
+    received_at_ms: float
+    path: str
+    method: str
+    raw_headers: tuple[tuple[bytes, bytes], ...]
+    body_bytes: bytes
+    message_id: str | None
+    correlation_id: str | None
+    callback_type: str | None
+    connection_id: int
+    tls: TlsVerdict
+    api_key_valid: bool | None
+    signature: SignatureVerdict
+    response_status: int | None
+    response_body: bytes | None
+    latency_ms: float
+    fault: str | None = None
+    masked_header: str = "x-api-key"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-case names; API keys and credentials masked."""
+        out: dict[str, str] = {}
+        for raw_name, raw_value in self.raw_headers:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            masked = name in ALWAYS_MASKED or name == self.masked_header
+            out[name] = mask(value) if masked else value
+        return out
+
+    @property
+    def body(self) -> str:
+        return self.body_bytes.decode("utf-8", "replace")
+
+    def to_json(self) -> dict[str, object]:
+        """The journal record shape of CONTRACTS.md."""
+        return {
+            "seq": self.seq,
+            "receivedAtMs": self.received_at_ms,
+            "path": self.path,
+            "method": self.method,
+            "headers": self.headers,
+            "body": self.body,
+            "messageId": self.message_id,
+            "correlationId": self.correlation_id,
+            "callbackType": self.callback_type,
+            "connectionId": self.connection_id,
+            "tls": self.tls.to_json(),
+            "apiKeyValid": self.api_key_valid,
+            "signature": self.signature.to_json(),
+            "response": {
+                "status": self.response_status,
+                "body": None if self.response_body is None else self.response_body.decode("utf-8", "replace"),
+            },
+            "latencyMs": self.latency_ms,
+            "fault": self.fault,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilter:
+    path: str | None = None
+    message_id: str | None = None
+    since_ms: float | None = None
+    after_seq: int | None = None
+
+    def matches(self, rec: RecordedRequest) -> bool:
+        return (
+            (self.path is None or rec.path == self.path)
+            and (self.message_id is None or rec.message_id == self.message_id)
+            and (self.since_ms is None or rec.received_at_ms >= self.since_ms)
+            and (self.after_seq is None or rec.seq > self.after_seq)
+        )
+
+
+@dataclass(slots=True)
+class _Waiter:
+    flt: RequestFilter
+    count: int
+    seen: int
+    future: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class _PathStats:
+    by_status: Counter[str] = field(default_factory=Counter)
+    total: int = 0
+    latency_sum_ms: float = 0.0
+    latency_max_ms: float = 0.0
+
+
+class Journal:
+    def __init__(self, maxlen: int = DEFAULT_JOURNAL_SIZE) -> None:
+        self.maxlen = maxlen
+        self._records: deque[RecordedRequest] = deque(maxlen=maxlen)
+        self._waiters: list[_Waiter] = []
+        self._stats: dict[str, _PathStats] = {}
+        self._seq = 0
+        self.total = 0
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def append(self, rec: RecordedRequest) -> None:
+        self._records.append(rec)
+        self.total += 1
+        stats = self._stats.get(rec.path)
+        if stats is None:
+            stats = self._stats[rec.path] = _PathStats()
+        stats.by_status["reset" if rec.response_status is None else str(rec.response_status)] += 1
+        stats.total += 1
+        stats.latency_sum_ms += rec.latency_ms
+        stats.latency_max_ms = max(stats.latency_max_ms, rec.latency_ms)
+        if self._waiters:
+            self._notify(rec)
+
+    def _notify(self, rec: RecordedRequest) -> None:
+        for waiter in self._waiters:
+            if waiter.flt.matches(rec):
+                waiter.seen += 1
+                if waiter.seen >= waiter.count and not waiter.future.done():
+                    waiter.future.set_result(None)
+
+    def query(self, flt: RequestFilter = RequestFilter(), limit: int | None = None) -> list[RecordedRequest]:
+        """Matching records, oldest first; with ``limit``, the latest ``limit`` of them."""
+        found = [rec for rec in self._records if flt.matches(rec)]
+        return found[-limit:] if limit is not None and limit >= 0 else found
+
+    def clear(self) -> int:
+        cleared = len(self._records)
+        self._records.clear()
+        self._stats.clear()
+        self.total = 0
+        return cleared
+
+    async def wait(
+        self, flt: RequestFilter, count: int, timeout_s: float
+    ) -> tuple[bool, list[RecordedRequest]]:
+        """Wait until ``count`` matching records exist (or the timeout passes); returns (reached, records)."""
+        seen = sum(1 for rec in self._records if flt.matches(rec))
+        if seen < count:
+            waiter = _Waiter(flt, count, seen, asyncio.get_running_loop().create_future())
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter.future, timeout_s)
+            except TimeoutError:
+                pass
+            finally:
+                self._waiters.remove(waiter)
+        found = self.query(flt)
+        return len(found) >= count, found
+
+    def stats(self) -> dict[str, object]:
+        latencies = sorted(rec.latency_ms for rec in self._records)
+        return {
+            "total": self.total,
+            "journalSize": len(self._records),
+            "journalCapacity": self.maxlen,
+            "latencyMs": _percentiles(latencies),
+            "paths": {
+                path: {
+                    "total": s.total,
+                    "byStatus": dict(s.by_status),
+                    "latencyMeanMs": s.latency_sum_ms / s.total if s.total else 0.0,
+                    "latencyMaxMs": s.latency_max_ms,
+                }
+                for path, s in self._stats.items()
+            },
+        }
+
+
+def _percentiles(sorted_ms: list[float]) -> dict[str, float | None]:
+    if not sorted_ms:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+
+    def pick(q: float) -> float:
+        return sorted_ms[min(len(sorted_ms) - 1, int(q * len(sorted_ms)))]
+
+    return {"p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99), "max": sorted_ms[-1]}

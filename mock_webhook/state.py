@@ -1,0 +1,108 @@
+"""State shared by the webhook and admin listeners: journal, credentials, fault scripts, connections."""
+
+from __future__ import annotations
+
+import itertools
+import ssl
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from mock_webhook.certs import CertBundle
+from mock_webhook.clientcert import AlbCertVerifier, TlsVerdict, handshake_verdict
+from mock_webhook.faults import FaultAction, FaultScript, ScriptRunner
+from mock_webhook.journal import Journal, normalise_path
+from mock_webhook.verify import Credentials
+
+MTLS_MODES = ("off", "optional", "required")
+WILDCARD = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class MockSettings:
+    """How one mock instance behaves (frozen; per-path data changes live in ``MockState``)."""
+
+    mtls: str = "optional"
+    alb_passthrough: bool = False
+    journal_size: int = 10_000
+    credentials: Credentials = field(default_factory=Credentials)
+
+    def __post_init__(self) -> None:
+        issues = []
+        if self.mtls not in MTLS_MODES:
+            issues.append(f"mtls: must be one of {', '.join(MTLS_MODES)}, got {self.mtls!r}")
+        if self.journal_size < 1:
+            issues.append("journal_size: must be >= 1")
+        if issues:
+            raise ValueError("; ".join(issues))
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    connection_id: int
+    tls: TlsVerdict
+
+
+class MockState:
+    def __init__(self, settings: MockSettings, certs: CertBundle) -> None:
+        self.settings = settings
+        self.certs = certs
+        self.journal = Journal(settings.journal_size)
+        self.alb = AlbCertVerifier(certs.ca_cert) if settings.alb_passthrough else None
+        self._credentials: dict[str, Credentials] = {}
+        self._runners: dict[str, ScriptRunner] = {}
+        self._connections: weakref.WeakKeyDictionary[Any, Connection] = weakref.WeakKeyDictionary()
+        self._connection_ids = itertools.count(1)
+
+    # -- credentials -------------------------------------------------------------------------------
+    def credentials_for(self, path: str) -> Credentials:
+        return self._credentials.get(path) or self._credentials.get(WILDCARD) or self.settings.credentials
+
+    def set_credentials(self, path: str, creds: Credentials) -> None:
+        self._credentials[normalise_path(path)] = creds
+
+    def delete_credentials(self, path: str | None = None) -> None:
+        if path is None:
+            self._credentials.clear()
+        else:
+            self._credentials.pop(normalise_path(path), None)
+
+    def credentials(self) -> dict[str, Credentials]:
+        return dict(self._credentials)
+
+    # -- fault scripts -----------------------------------------------------------------------------
+    def set_script(self, path: str, script: FaultScript, now_s: float) -> None:
+        self._runners[normalise_path(path)] = ScriptRunner(script, now_s)
+
+    def delete_scripts(self, path: str | None = None) -> None:
+        if path is None:
+            self._runners.clear()
+        else:
+            self._runners.pop(normalise_path(path), None)
+
+    def scripts(self) -> dict[str, FaultScript]:
+        return {path: runner.script for path, runner in self._runners.items()}
+
+    def next_fault(self, path: str, now_s: float) -> FaultAction | None:
+        if not self._runners:
+            return None
+        runner = self._runners.get(path) or self._runners.get(WILDCARD)
+        return runner.next_action(now_s) if runner is not None else None
+
+    # -- connections -------------------------------------------------------------------------------
+    def connection(self, transport: Any) -> Connection:
+        """Per-connection facts (id, handshake client certificate), computed once per connection."""
+        known = self._connections.get(transport)
+        if known is None:
+            ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+            peer = _peer_der(ssl_object)
+            known = Connection(next(self._connection_ids), handshake_verdict(peer))
+            if transport is not None:
+                self._connections[transport] = known
+        return known
+
+
+def _peer_der(ssl_object: ssl.SSLObject | None) -> bytes | None:
+    if ssl_object is None:
+        return None
+    return ssl_object.getpeercert(binary_form=True)

@@ -1,0 +1,154 @@
+"""Signature and API-key verification, written independently of ``delivery/signing.py`` (pure).
+
+- Reference scheme (SPEC B.4): ``x-hmac-sha256-signature`` = lower-case hex HMAC-SHA256, key
+  ``<applicationId>.<apiKey>``, over the exact body bytes.
+- Standard Webhooks (SPEC P2): ``webhook-id``, ``webhook-timestamp`` (seconds), ``webhook-signature`` with
+  space-separated ``v1,<base64>`` entries; HMAC-SHA256 of ``<id>.<timestamp>.<body>`` with the
+  base64-decoded secret (``whsec_`` prefix stripped); valid when any entry matches any configured secret and
+  the timestamp is within the tolerance.
+
+Every comparison uses ``hmac.compare_digest``. A verdict is ``valid`` True/False, or None when the mock has no
+key material to check with (recorded, not enforced).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+REFERENCE_HEADER = "x-hmac-sha256-signature"
+WEBHOOK_ID = "webhook-id"
+WEBHOOK_TIMESTAMP = "webhook-timestamp"
+WEBHOOK_SIGNATURE = "webhook-signature"
+DEFAULT_TOLERANCE_S = 300
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureVerdict:
+    scheme: str  # "reference" | "standard-webhooks" | "reference+standard-webhooks" | "none"
+    valid: bool | None
+    detail: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"scheme": self.scheme, "valid": self.valid, "detail": self.detail}
+
+
+NO_SIGNATURE = SignatureVerdict("none", None, "no signature headers and no key material configured")
+
+
+def decode_whsec(secret: str) -> bytes:
+    """Key bytes of a Standard Webhooks secret (``whsec_<base64>``, padding optional)."""
+    raw = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("webhook secret is not base64 (expected whsec_<base64>)") from exc
+    if not key:
+        raise ValueError("webhook secret is empty")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Verification data for one callback path (or the global default)."""
+
+    api_key_header: str = "x-api-key"
+    api_key: str | None = None
+    application_id: str | None = None
+    webhook_secrets: tuple[str, ...] = ()
+    enforce: bool = False
+    tolerance_s: int = DEFAULT_TOLERANCE_S
+    secret_keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api_key_header", self.api_key_header.lower())
+        object.__setattr__(self, "secret_keys", tuple(decode_whsec(s) for s in self.webhook_secrets))
+
+    def to_json(self) -> dict[str, object]:
+        """Safe to show: secrets reduced to whether they are set."""
+        return {
+            "apiKeyHeader": self.api_key_header,
+            "apiKeySet": self.api_key is not None,
+            "applicationId": self.application_id,
+            "webhookSecretCount": len(self.webhook_secrets),
+            "enforce": self.enforce,
+            "toleranceS": self.tolerance_s,
+        }
+
+
+def api_key_valid(creds: Credentials, received: str | None) -> bool | None:
+    """None when no key is configured (recorded only), else a constant-time comparison."""
+    if creds.api_key is None:
+        return None
+    if received is None:
+        return False
+    return hmac.compare_digest(received.encode(), creds.api_key.encode())
+
+
+def reference_valid(application_id: str, api_key: str, body: bytes, received: str) -> bool:
+    key = f"{application_id}.{api_key}".encode()
+    expected = hmac.new(key, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), received.strip().encode())
+
+
+def standard_valid(
+    keys: tuple[bytes, ...], headers: Mapping[str, str], body: bytes, now_s: float, tolerance_s: int
+) -> tuple[bool, str]:
+    msg_id, stamp, sig = (headers.get(h) for h in (WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE))
+    if not (msg_id and stamp and sig):
+        return False, "missing webhook-id, webhook-timestamp or webhook-signature"
+    if not stamp.isdigit():
+        return False, "webhook-timestamp is not an integer"
+    if abs(now_s - int(stamp)) > tolerance_s:
+        return False, f"webhook-timestamp outside the {tolerance_s}s tolerance"
+    signed = b"%s.%s.%s" % (msg_id.encode(), stamp.encode(), body)
+    expected = [base64.b64encode(hmac.new(k, signed, hashlib.sha256).digest()) for k in keys]
+    for entry in sig.split():
+        version, _, value = entry.partition(",")
+        if version == "v1" and any(hmac.compare_digest(e, value.encode()) for e in expected):
+            return True, "signature matches"
+    return False, "no webhook-signature entry matches a configured secret"
+
+
+def _reference_verdict(
+    creds: Credentials, headers: Mapping[str, str], body: bytes
+) -> tuple[bool | None, str]:
+    received = headers.get(REFERENCE_HEADER)
+    api_key = creds.api_key if creds.api_key is not None else headers.get(creds.api_key_header)
+    if creds.application_id is None or api_key is None:
+        return None, "reference signature present, no applicationId/apiKey configured"
+    if received is None:
+        return False, f"missing {REFERENCE_HEADER}"
+    if reference_valid(creds.application_id, api_key, body, received):
+        return True, "reference signature matches"
+    return False, "reference signature does not match"
+
+
+def verify_signatures(
+    creds: Credentials, headers: Mapping[str, str], body: bytes, now_s: float
+) -> SignatureVerdict:
+    """Verdict over both schemes: checked when their headers are present or their key material is set."""
+    ref_wanted = REFERENCE_HEADER in headers or creds.application_id is not None
+    std_wanted = WEBHOOK_SIGNATURE in headers or bool(creds.secret_keys)
+    parts: list[tuple[str, bool | None, str]] = []
+    if ref_wanted:
+        parts.append(("reference", *_reference_verdict(creds, headers, body)))
+    if std_wanted:
+        if creds.secret_keys:
+            parts.append(
+                (
+                    "standard-webhooks",
+                    *standard_valid(creds.secret_keys, headers, body, now_s, creds.tolerance_s),
+                )
+            )
+        else:
+            parts.append(("standard-webhooks", None, "webhook-signature present, no secret configured"))
+    if not parts:
+        return NO_SIGNATURE
+    verdicts = [p[1] for p in parts]
+    valid = False if False in verdicts else (None if None in verdicts else True)
+    return SignatureVerdict("+".join(p[0] for p in parts), valid, "; ".join(p[2] for p in parts))

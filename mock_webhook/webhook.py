@@ -1,0 +1,144 @@
+"""The webhook listener: one aiohttp handler for every path (HTTPS, optional/required mTLS, ALB header mode).
+
+Per request: read the body, look up the connection's client-certificate verdict (computed once per
+connection), check the API key and signatures, parse the body once, apply the path's fault script, answer
+like the reference mock, and append one journal record. Nothing here blocks and nothing is parsed twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from mock_webhook.clientcert import ALB_CERT_HEADER
+from mock_webhook.faults import FaultAction
+from mock_webhook.journal import RecordedRequest
+from mock_webhook.reference import (
+    UNAUTHORIZED,
+    BodyFacts,
+    inspect_body,
+    message_body,
+    reference_response,
+)
+from mock_webhook.state import MockState
+from mock_webhook.verify import Credentials, SignatureVerdict, api_key_valid, verify_signatures
+
+STATE = web.AppKey("mock_state", MockState)
+JSON_HEADERS = {"Content-Type": "application/json"}
+INTERNAL_ERROR = message_body("Internal server error")
+_SLOW_CHUNKS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def decide(
+    action: FaultAction | None,
+    key_valid: bool | None,
+    signature: SignatureVerdict,
+    creds: Credentials,
+    facts: BodyFacts,
+    now_ms: float,
+) -> Reply:
+    """Pure: a scripted status wins; then API key / enforced signature (401); then the reference rules."""
+    if action is not None and action.status is not None:
+        return Reply(action.status, action.body or b"", action.headers)
+    if key_valid is False or (creds.enforce and signature.valid is not True):
+        return Reply(401, UNAUTHORIZED)
+    status, body = reference_response(facts, now_ms)
+    return Reply(status, body)
+
+
+def make_webhook_app(state: MockState) -> web.Application:
+    app = web.Application()
+    app[STATE] = state
+    app.router.add_route("*", "/{tail:.*}", handle_callback)
+    return app
+
+
+async def handle_callback(request: web.Request) -> web.StreamResponse:
+    started_s = time.monotonic()
+    now_s = time.time()
+    state = request.app[STATE]
+    body = await request.read()
+    path = request.path
+    headers = request.headers
+    conn = state.connection(request.transport)
+    tls = conn.tls if state.alb is None else state.alb.verdict(headers.get(ALB_CERT_HEADER))
+    creds = state.credentials_for(path)
+    key_valid = api_key_valid(creds, headers.get(creds.api_key_header))
+    signature = verify_signatures(creds, headers, body, now_s)
+    facts = inspect_body(body)
+    action = state.next_fault(path, started_s)
+    if action is not None and action.delay_s > 0:
+        await asyncio.sleep(action.delay_s)
+    reply = decide(action, key_valid, signature, creds, facts, now_s * 1000)
+    reset = action is not None and action.reset
+    state.journal.append(
+        RecordedRequest(
+            seq=state.journal.next_seq(),
+            received_at_ms=now_s * 1000,
+            path=path,
+            method=request.method,
+            raw_headers=request.raw_headers,
+            body_bytes=body,
+            message_id=facts.message_id,
+            correlation_id=facts.correlation_id,
+            callback_type=facts.callback_type,
+            connection_id=conn.connection_id,
+            tls=tls,
+            api_key_valid=key_valid,
+            signature=signature,
+            response_status=None if reset else reply.status,
+            response_body=None if reset else reply.body,
+            latency_ms=(time.monotonic() - started_s) * 1000,
+            fault=None if action is None else action.label + (" reset" if reset else ""),
+            masked_header=creds.api_key_header,
+        )
+    )
+    if reset:
+        return _reset_connection(request)
+    if action is not None and action.slow_body_s > 0:
+        return await _slow_response(request, reply, action.slow_body_s)
+    response = web.Response(body=reply.body, status=reply.status, headers=JSON_HEADERS)
+    for name, value in reply.headers:
+        response.headers[name] = value
+    return response
+
+
+def _reset_connection(request: web.Request) -> web.StreamResponse:
+    """Abort with a TCP RST (SO_LINGER 0) and no response bytes."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    return web.Response(status=500)  # never sent: the transport is gone
+
+
+async def _slow_response(request: web.Request, reply: Reply, duration_s: float) -> web.StreamResponse:
+    """Send headers at once, then the body in pieces spread over ``duration_s``."""
+    response = web.StreamResponse(status=reply.status, headers=JSON_HEADERS)
+    for name, value in reply.headers:
+        response.headers[name] = value
+    response.content_length = len(reply.body)
+    await response.prepare(request)
+    size = max(1, -(-len(reply.body) // _SLOW_CHUNKS))
+    chunks = [reply.body[i : i + size] for i in range(0, len(reply.body), size)] or [b""]
+    for chunk in chunks:
+        await asyncio.sleep(duration_s / len(chunks))
+        await response.write(chunk)
+    await response.write_eof()
+    return response

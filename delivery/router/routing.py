@@ -87,6 +87,13 @@ class RouterDeps:
     def __post_init__(self) -> None:
         self.message_root_uri = normalise_root_uri(self.message_root_uri)
 
+    def close(self) -> None:
+        """Close whatever the components own (boto3 clients); components without ``close`` are skipped."""
+        for part in (self.configs, self.queues, self.sender):
+            close = getattr(part, "close", None)
+            if callable(close):
+                close()
+
 
 def lookup_routes(configs: ConfigLookup, cache: RoutesCache, client_id: str) -> RoutesOrProblem:
     """One client's routes, or why there are none (blocking: may read S3 or disk)."""

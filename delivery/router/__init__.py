@@ -1,0 +1,66 @@
+"""The router stage (SPEC-ROUTER): validate status events, build client payloads, match subscriptions and
+send one ``{payload, subscriptionId, targetId}`` envelope per matched target to each client's delivery queue.
+
+    validation.decode_event -> payload.build_callback -> matching.match_event -> plan.plan_record
+      -> routing.route_events (batched sends, inbound DLQ)  <- worker.RouterWorker / lambda_handler.handler
+
+Pure modules (no boto3/aiohttp/redis): vocabulary, events, validation, payload, matching, plan.
+"""
+
+from delivery.router.events import (
+    Channel,
+    ChannelStatusEvent,
+    EventIssue,
+    MessageStatusEvent,
+    Rejection,
+    RoutingPlan,
+    StatusEvent,
+)
+from delivery.router.matching import ClientRoutes, Match, compile_routes, match_event
+from delivery.router.payload import Callback, build_callback, envelope_body, idempotency_key, message_link
+from delivery.router.plan import Delivery, Fate, RecordResult, RouteReport
+from delivery.router.queues import QueueUnavailable, SqsQueueLocator, SqsSender, delivery_queue_name
+from delivery.router.routing import ConfigLookup, RouterDeps, route_events
+from delivery.router.settings import RouterSettings
+from delivery.router.validation import decode_event, validate_event
+from delivery.router.vocabulary import CallbackType, ErrorCode, EventType, Metric
+from delivery.router.worker import RouterWorker, WorkerStats
+
+__all__ = [
+    "Callback",
+    "CallbackType",
+    "Channel",
+    "ChannelStatusEvent",
+    "ClientRoutes",
+    "ConfigLookup",
+    "Delivery",
+    "ErrorCode",
+    "EventIssue",
+    "EventType",
+    "Fate",
+    "Match",
+    "MessageStatusEvent",
+    "Metric",
+    "QueueUnavailable",
+    "RecordResult",
+    "Rejection",
+    "RouteReport",
+    "RouterDeps",
+    "RouterSettings",
+    "RouterWorker",
+    "RoutingPlan",
+    "SqsQueueLocator",
+    "SqsSender",
+    "StatusEvent",
+    "WorkerStats",
+    "build_callback",
+    "compile_routes",
+    "decode_event",
+    "delivery_queue_name",
+    "envelope_body",
+    "idempotency_key",
+    "match_event",
+    "message_link",
+    "route_events",
+    "validate_event",
+]

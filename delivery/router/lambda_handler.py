@@ -1,0 +1,67 @@
+"""The router as an AWS Lambda handler on the inbound SQS queue (``ReportBatchItemFailures``).
+
+``handler(event, context)`` routes the SQS records and returns ``{"batchItemFailures": [...]}`` naming only
+the records to retry (config or queue unavailable, a failed send). Invalid events are sent to the inbound
+DLQ by the router itself (``INBOUND_DLQ_URL``, required) and count as processed, so they are not retried.
+
+Environment (read once per container, dependencies kept across warm starts): see
+``delivery.router.settings`` and ``delivery.config_store`` — the reference's ``MESSAGE_ROOT_URI``,
+``METRICS_NAMESPACE``, ``ENVIRONMENT``, ``CLIENT_SUBSCRIPTION_CONFIG_BUCKET`` / ``_PREFIX`` /
+``CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS``, ``LOG_LEVEL``, plus ``INBOUND_DLQ_URL``,
+``DELIVERY_QUEUE_PREFIX``, ``DELIVERY_QUEUE_URLS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from delivery import logs
+from delivery.config_store import CachedConfigs
+from delivery.emf import EmfEmitter
+from delivery.router.queues import SqsQueueLocator, SqsSender
+from delivery.router.routing import RouterDeps, route_events
+from delivery.router.settings import RouterSettings
+from delivery.settings import SettingsError
+from delivery.sqs import received_from_lambda_record
+
+_deps: RouterDeps | None = None
+
+
+def build_deps(environ: Mapping[str, str]) -> RouterDeps:
+    settings = RouterSettings.from_env(environ)
+    if not settings.dlq_url:
+        raise SettingsError(["INBOUND_DLQ_URL is required"])
+    return RouterDeps(
+        configs=CachedConfigs.from_env(environ),
+        queues=SqsQueueLocator(settings.queue_prefix, settings.queue_urls),
+        sender=SqsSender(),
+        dlq_url=settings.dlq_url,
+        message_root_uri=settings.message_root_uri,
+        metrics=EmfEmitter(settings.metrics_namespace, {"Environment": settings.environment}),
+    )
+
+
+def _cold_start() -> RouterDeps:
+    global _deps
+    if _deps is None:
+        logs.configure(os.environ.get("LOG_LEVEL") or "INFO")
+        _deps = build_deps(os.environ)
+    return _deps
+
+
+def reset() -> None:
+    """Forget the cached dependencies (tests; a new environment)."""
+    global _deps
+    _deps = None
+
+
+def handler(event: Mapping[str, Any], context: object = None) -> dict[str, list[dict[str, str]]]:
+    deps = _cold_start()
+    messages = [received_from_lambda_record(record) for record in event.get("Records") or ()]
+    if not messages:
+        return {"batchItemFailures": []}
+    report = asyncio.run(route_events([m.body for m in messages], deps))
+    return {"batchItemFailures": [{"itemIdentifier": messages[i].message_id} for i in report.retry_indexes]}

@@ -95,9 +95,11 @@ async def _serve(args: argparse.Namespace, deps: Any) -> dict[str, object]:
     from delivery.router.worker import RouterWorker
     from delivery.sqs import SqsQueue
 
-    worker = RouterWorker(
-        SqsQueue(args.inbound_queue_url), deps, wait_s=1 if args.burst else args.wait_seconds
-    )
+    import boto3
+
+    client = boto3.client("sqs")
+    wait_s = 1 if args.burst else args.wait_seconds
+    worker = RouterWorker(SqsQueue(args.inbound_queue_url, client), deps, wait_s=wait_s)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)

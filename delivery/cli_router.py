@@ -92,10 +92,10 @@ async def _serve(args: argparse.Namespace, deps: Any) -> dict[str, object]:
     import asyncio
     import signal
 
+    import boto3
+
     from delivery.router.worker import RouterWorker
     from delivery.sqs import SqsQueue
-
-    import boto3
 
     client = boto3.client("sqs")
     wait_s = 1 if args.burst else args.wait_seconds

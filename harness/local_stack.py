@@ -40,6 +40,7 @@ from harness.redis_server import RedisServer
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = REPO_ROOT / "fixtures" / "clients"
 REGION = "eu-west-2"
+STARTUP_GRACE_S = 1.5
 
 
 def new_run_id() -> str:
@@ -157,9 +158,8 @@ class LocalStack:
         if self.options.with_worker and self.provisioned.clients:
             argv = wiring.worker_argv(self.provisioned, self.prefix, self.options)
             self.children["worker"] = ManagedProcess(argv, log_path=self.state_dir / "worker.log", env=env)
-        for name in ("router", "worker"):
-            if name in self.children:
-                wiring.wait_started(self.children[name], name, self.options.startup_timeout_s)
+        started = {n: p for n, p in self.children.items() if n in ("router", "worker")}
+        wiring.wait_started(started, STARTUP_GRACE_S)
 
     def _describe(self) -> Environment:
         assert self.provisioned is not None

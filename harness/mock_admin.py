@@ -63,19 +63,21 @@ class MockAdmin:
             return False
 
     def requests(
-        self, *, path: str | None = None, message_id: str | None = None, since: int | None = None,
-        limit: int | None = None,
+        self, *, path: str | None = None, message_id: str | None = None, since: float | None = None,
+        after_seq: int | None = None, limit: int | None = None,
     ) -> list[JournalRecord]:  # fmt: skip
-        query = _query(path=path, messageId=message_id, since=since, limit=limit)
+        query = _query(path=path, messageId=message_id, since=since, afterSeq=after_seq, limit=limit)
         _, doc = self._call("GET", "/requests" + query)
         return _records(doc)
 
     def wait_for(
-        self, count: int, *, path: str | None = None, message_id: str | None = None, since: int | None = None,
-        timeout_s: float = 30.0,
+        self, count: int, *, path: str | None = None, message_id: str | None = None,
+        since: float | None = None, after_seq: int | None = None, timeout_s: float = 30.0,
     ) -> WaitResult:  # fmt: skip
         """Server-side wait until ``count`` matching requests exist (reached=False on timeout)."""
-        query = _query(count=count, timeout=timeout_s, path=path, messageId=message_id, since=since)
+        query = _query(
+            count=count, timeout=timeout_s, path=path, messageId=message_id, since=since, afterSeq=after_seq
+        )
         status, doc = self._call("GET", "/requests/wait" + query, timeout_s=timeout_s + 10, ok=(200, 408))
         return WaitResult(status == 200, _records(doc))
 

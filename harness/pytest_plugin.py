@@ -1,10 +1,156 @@
-"""pytest plugin entry point (registered through ``pytest11``): hooks and thin fixtures only."""
+"""pytest plugin entry point (registered through ``pytest11``): hooks and thin fixtures only.
+
+Inert for unit tests: nothing starts unless a test asks for ``callbacks_env`` (directly or through another
+fixture below). ``--callbacks-env local`` (default; env ``CALLBACKS_ENV``) starts the embedded local stack
+once per session (once per xdist worker); ``--callbacks-env PATH.toml`` describes a deployed environment.
+
+Fixtures: ``callbacks_env`` (session), ``callbacks_run_id`` (session), ``scenario`` (session),
+``publish_event`` / ``publish`` (factories), ``mock_webhook`` (admin client; fault scripts removed after the
+test), ``dlq``, ``redrive``, ``gate_state``, ``metrics_log``. Override point: ``harness_environment``.
+Marker: ``@pytest.mark.requires("gate", "mtls", ...)`` skips when the environment lacks a capability.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+if TYPE_CHECKING:
+    from harness.environment import Environment
+    from harness.events import Published
+    from harness.gate_view import GateView
+    from harness.metrics_log import MetricsLog
+    from harness.mock_admin import MockAdmin
+    from harness.options import HarnessOptions
+    from harness.scenarios import Scenario
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from harness.options import OPTIONS
+
+    group = parser.getgroup("harness", "enhanced-callbacks scenario harness")
+    for opt in OPTIONS:
+        group.addoption(opt.flag, dest=opt.dest, default=None, help=f"{opt.help} (env {opt.env_var})")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: end-to-end scenarios against an environment")
     config.addinivalue_line("markers", "bench: benchmarks (not run by default; run with -m bench)")
+    config.addinivalue_line("markers", "requires(*capabilities): skip unless the environment has them")
+
+
+@pytest.fixture(scope="session")
+def callbacks_options(pytestconfig: pytest.Config) -> HarnessOptions:
+    from harness.options import resolve
+
+    return resolve(lambda dest: pytestconfig.getoption(dest, None), os.environ)
+
+
+@pytest.fixture(scope="session")
+def callbacks_run_id(request: pytest.FixtureRequest) -> str:
+    """Short id put in every message id, queue prefix and attribute this session creates."""
+    uid = str(getattr(request.config, "workerinput", {}).get("testrunuid", "")) or uuid.uuid4().hex
+    worker = str(getattr(request.config, "workerinput", {}).get("workerid", ""))
+    return f"{uid[:6]}{worker.replace('gw', 'w')}{uuid.uuid4().hex[:4]}"
+
+
+@pytest.fixture(scope="session")
+def harness_environment(callbacks_options: HarnessOptions, callbacks_run_id: str) -> Iterator[Environment]:
+    """Override point: the environment scenarios run against (local stack or a TOML description)."""
+    from harness.session import open_environment
+
+    with open_environment(callbacks_options, callbacks_run_id) as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def callbacks_env(harness_environment: Environment) -> Environment:
+    return harness_environment
+
+
+@pytest.fixture(autouse=True)
+def _callbacks_requires(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("requires")
+    if marker is None:
+        return
+    env: Environment = request.getfixturevalue("callbacks_env")
+    missing = sorted(set(marker.args) - env.effective_capabilities())
+    if missing:
+        pytest.skip(f"environment {env.name!r} lacks {', '.join(missing)}")
+
+
+@pytest.fixture(scope="session")
+def scenario(
+    callbacks_env: Environment, callbacks_run_id: str, callbacks_options: HarnessOptions
+) -> Iterator[Scenario]:
+    from harness.scenarios import Scenario
+
+    opened = Scenario.open(callbacks_env, callbacks_run_id, callbacks_options.timeout_scale)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def publish_event(scenario: Scenario) -> Callable[..., list[Published]]:
+    """``publish_event(client_id, status="DELIVERED", kind="message"|"channel"|"invalid", count=1)``."""
+    from harness.session import event_publisher
+
+    return event_publisher(scenario)
+
+
+@pytest.fixture
+def publish(scenario: Scenario) -> Callable[..., list[Published]]:
+    """``publish(client_id, target_id=None, count=1, prefix="msg", message_ids=None)``: delivery queue."""
+    from harness.session import envelope_publisher
+
+    return envelope_publisher(scenario)
+
+
+@pytest.fixture
+def mock_webhook(scenario: Scenario) -> Iterator[MockAdmin]:
+    """The mock's admin client; fault scripts installed through it are removed after the test."""
+    from harness.session import ScriptTracking
+
+    tracking = ScriptTracking(scenario.mock)
+    yield tracking
+    tracking.undo()
+
+
+@pytest.fixture
+def dlq(scenario: Scenario) -> Any:
+    """``dlq.read(client)``, ``dlq.wait(client, ids)``, ``dlq.purge(client)`` (this run's messages only)."""
+    from harness.session import DlqView
+
+    return DlqView(scenario)
+
+
+@pytest.fixture
+def redrive(scenario: Scenario) -> Callable[..., Any]:
+    """``redrive(client_id, *args)`` runs ``callbacks redrive`` and returns the completed process."""
+    return scenario.redrive
+
+
+@pytest.fixture
+def gate_state(callbacks_env: Environment) -> Iterator[GateView]:
+    """``gate_state.state(target_id)`` -> the gate's Redis hash (requires a redis_url)."""
+    if not callbacks_env.redis_url:
+        pytest.skip(f"environment {callbacks_env.name!r} has no redis_url")
+    from harness.gate_view import GateView
+
+    view = GateView(callbacks_env.redis_url)
+    yield view
+    view.close()
+
+
+@pytest.fixture
+def metrics_log(callbacks_env: Environment) -> MetricsLog:
+    """EMF lines of the delivery worker (local stack: its stdout file)."""
+    if not callbacks_env.metrics_log_path:
+        pytest.skip(f"environment {callbacks_env.name!r} has no metrics_log_path")
+    from harness.metrics_log import MetricsLog
+
+    return MetricsLog(callbacks_env.metrics_log_path)

@@ -15,6 +15,7 @@ from typing import Any
 Config = Mapping[str, Any]
 REQUIRED_HOST = "mtls-required.mock.invalid"  # same convention as harness.provision
 WRONG_PIN_HOST = "wrong-pin.mock.invalid"
+SPECIAL_HOSTS = (REQUIRED_HOST, WRONG_PIN_HOST)
 
 
 def _targets(config: Config) -> list[Mapping[str, Any]]:
@@ -66,7 +67,7 @@ def _is_plain(c: Config) -> bool:
 ROLE_RULES: tuple[tuple[str, Callable[[Config], bool]], ...] = (
     ("plain", _is_plain),
     ("fanout", _is_fanout),
-    ("mtls", lambda c: _any_target(c, lambda t: _mtls_on(t) and _host(t) != WRONG_PIN_HOST)),
+    ("mtls", lambda c: _any_target(c, lambda t: _mtls_on(t) and _host(t) not in SPECIAL_HOSTS)),
     ("rate_limited", lambda c: _any_target(c, lambda t: float(t.get("invocationRateLimit", 0)) <= 2)),
     ("circuit_breaker", lambda c: _any_target(c, _cb)),
     ("short_retry", lambda c: _any_target(c, lambda t: _window_s(t) <= 60 and not _cb(t))),

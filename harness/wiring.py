@@ -68,10 +68,12 @@ def pipeline_env(
 
 def router_argv(provisioned: Provisioned, prefix: str, options: StackOptions) -> list[str]:
     return [
-        *console_script("callbacks"), "router", "run",
-        "--queue-url", provisioned.inbound_queue_url,
+        *console_script("callbacks"), "router",
+        "--inbound-queue-url", provisioned.inbound_queue_url,
         "--dlq-url", provisioned.inbound_dlq_url,
         "--queue-prefix", prefix,
+        "--config-bucket", provisioned.bucket,
+        "--config-prefix", provisioned.config_prefix,
         "--wait-seconds", str(options.receive_wait_s),
     ]  # fmt: skip
 
@@ -83,16 +85,25 @@ def worker_argv(provisioned: Provisioned, prefix: str, options: StackOptions) ->
     return argv
 
 
-def wait_started(process: ManagedProcess, name: str, timeout_s: float) -> None:
-    """A child is started once it has written its first log line (and is still alive)."""
+def wait_started(processes: Mapping[str, ManagedProcess], grace_s: float) -> None:
+    """Children count as started once each has logged a line or stayed alive for ``grace_s`` (most start-up
+    errors — bad settings, missing modules — end the process within that time)."""
+    deadline = time.monotonic() + grace_s
+    waiting = dict(processes)
+    while waiting:
+        for name, process in list(waiting.items()):
+            if not process.alive():
+                code = process.proc.returncode
+                raise ProcessStartError(f"{name} exited with code {code}: {process.tail()}")
+            if _has_logged(process) or time.monotonic() >= deadline:
+                del waiting[name]
+        if waiting:
+            time.sleep(0.05)
 
-    def logged() -> bool:
-        return bool(process.log_path and process.log_path.exists() and process.log_path.stat().st_size > 0)
 
-    process.wait_ready(logged, timeout_s=timeout_s, what=name)
-    time.sleep(0)  # yield; the first line is written after the consumers are set up
-    if not process.alive():
-        raise ProcessStartError(f"{name} exited: {process.tail()}")
+def _has_logged(process: ManagedProcess) -> bool:
+    path = process.log_path
+    return bool(path and path.exists() and path.stat().st_size > 0)
 
 
 def roles_for(configs: Mapping[str, Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:

@@ -52,6 +52,7 @@ class BatchMetrics:
     """Counters and durations of one batch, grouped by target; ``flush`` writes one EMF line per target."""
 
     sink: MetricsSink | None
+    client_id: str
     target_dimension: bool = False
     _counts: dict[str, dict[str, float]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(float))
@@ -87,7 +88,9 @@ class BatchMetrics:
         values: dict[str, float | list[float]] = dict(self._counts.get(target_id, {}))
         if self._durations.get(target_id):
             values[DELIVERY_DURATION_MS] = self._durations[target_id]
-        dimensions = {"TargetId": target_id} if self.target_dimension and target_id else None
+        dimensions = {"ClientId": self.client_id}
+        if self.target_dimension and target_id:
+            dimensions["TargetId"] = target_id
         properties = {"targetId": target_id} if target_id else None
         # EMF accepts an array of values for one metric (e.g. every duration of the batch).
         sink.emit(cast(Mapping[str, float], values), dimensions=dimensions, properties=properties)

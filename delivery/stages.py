@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from delivery.client_config import CallbackTarget
 from delivery.envelope import Envelope
-from delivery.models import HttpResult, Outcome, OutgoingRequest, ReceivedMessage, TransportFailure
+from delivery.models import (
+    HttpResult,
+    Outcome,
+    OutgoingRequest,
+    ReceivedMessage,
+    ResultKind,
+    TransportFailure,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +64,5 @@ class Decided:
     outcome: Outcome
     target_id: str | None = None
     correlation_id: str | None = None
+    kind: ResultKind | None = None  # what the webhook's answer meant, when a delivery was attempted
+    elapsed_ms: float | None = None  # duration of that attempt

@@ -1,0 +1,126 @@
+"""One delivery attempt for one admitted record: sign -> send -> classify -> decide.
+
+The transport never raises for network problems (it returns a ``TransportFailure``); anything else that goes
+wrong here (TLS material from S3/Secrets Manager, a missing signing secret, a bug) is an infrastructure
+error: the record is requeued with jittered backoff, never dead-lettered (P9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from delivery.backoff import decide
+from delivery.classify import classify
+from delivery.errors import SigningError
+from delivery.logs import log
+from delivery.models import HttpResult, OutgoingRequest, TransportFailure
+from delivery.signing import signed_headers
+from delivery.stages import Decided, Routed, Signed
+from delivery.tls_material import TlsMaterialError
+from delivery.verdicts import INTERNAL_ERROR, SIGNING_ERROR, TLS_MATERIAL_ERROR, infrastructure_retry
+
+_log = logging.getLogger(__name__)
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+
+
+class Transport(Protocol):
+    async def send(self, request: OutgoingRequest) -> HttpResult | TransportFailure: ...
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class AttemptContext:
+    """What every attempt of one client needs (shared across batches)."""
+
+    client_id: str
+    transport: Transport
+    in_flight: asyncio.Semaphore  # CONCURRENCY_LIMIT: deliveries in flight at once
+    request_timeout_s: float = 30.0
+    clock_ms: Callable[[], int] = _wall_ms
+    rand: Callable[[], float] = field(default=random.random)
+
+
+def sign(routed: Routed, application_id: str, *, now_ms: int, request_timeout_s: float) -> Signed:
+    """The exact bytes to send, with the headers the target's signing settings ask for."""
+    envelope, target = routed.envelope, routed.target
+    webhook_id = envelope.idempotency_key or routed.message.message_id  # stable across retries (P2)
+    body = envelope.payload_bytes
+    headers = signed_headers(target, application_id, body, webhook_id, now_ms / 1000)
+    delivery = target.delivery
+    request = OutgoingRequest(
+        url=target.invocation_endpoint,
+        headers=headers,
+        body=body,
+        target_id=target.target_id,
+        mtls=delivery.mtls.enabled,
+        spki_pins=delivery.mtls.cert_pinning.pins,
+        timeout_s=float(delivery.timeout_seconds or request_timeout_s),
+        connect_timeout_s=float(delivery.connect_timeout_seconds or DEFAULT_CONNECT_TIMEOUT_S),
+    )
+    return Signed(routed, request)
+
+
+async def _send(signed: Signed, ctx: AttemptContext) -> HttpResult | TransportFailure:
+    message = signed.routed.message
+    log(
+        _log,
+        "info",
+        "Attempting delivery",
+        clientId=ctx.client_id,
+        targetId=signed.routed.target_id,
+        correlationId=signed.routed.envelope.correlation_id,
+        sqsMessageId=message.message_id,
+        receiveCount=message.receive_count,
+    )
+    async with ctx.in_flight:
+        return await ctx.transport.send(signed.request)
+
+
+def _decided(routed: Routed, result: HttpResult | TransportFailure, ctx: AttemptContext) -> Decided:
+    now_ms = ctx.clock_ms()
+    classification = classify(result, now_ms / 1000)
+    outcome = decide(
+        classification,
+        receive_count=routed.message.receive_count,
+        first_receive_ms=routed.message.first_receive_ms,
+        now_ms=now_ms,
+        max_retry_s=routed.target.delivery.max_retry_duration_seconds,
+        rand=ctx.rand(),
+    )
+    return Decided(
+        routed.message,
+        outcome,
+        routed.target_id,
+        routed.envelope.correlation_id,
+        kind=classification.kind,
+        elapsed_ms=result.elapsed_ms,
+    )
+
+
+def _infrastructure(routed: Routed, code: str, error: BaseException, ctx: AttemptContext) -> Decided:
+    if code == INTERNAL_ERROR:
+        _log.exception("Unexpected error delivering record")
+    outcome = infrastructure_retry(code, error, receive_count=routed.message.receive_count, rand=ctx.rand())
+    return Decided(routed.message, outcome, routed.target_id, routed.envelope.correlation_id)
+
+
+async def attempt(routed: Routed, application_id: str, ctx: AttemptContext) -> Decided:
+    try:
+        signed = sign(routed, application_id, now_ms=ctx.clock_ms(), request_timeout_s=ctx.request_timeout_s)
+        result = await _send(signed, ctx)
+    except SigningError as exc:
+        return _infrastructure(routed, SIGNING_ERROR, exc, ctx)
+    except TlsMaterialError as exc:
+        return _infrastructure(routed, TLS_MATERIAL_ERROR, exc, ctx)
+    except Exception as exc:
+        return _infrastructure(routed, INTERNAL_ERROR, exc, ctx)
+    return _decided(routed, result, ctx)

@@ -1,0 +1,149 @@
+"""What ``callbacks worker`` / ``callbacks redrive`` run (out of ``cli_worker``, so ``--help`` stays fast).
+
+Settings come from the environment, then the flags override them; queue URLs are resolved by name when not
+given. The worker runs on uvloop when it is installed, stops gracefully on SIGTERM/SIGINT (stop receiving,
+finish in-flight batches, settle, exit 0) and prints a one-line JSON summary on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+from delivery import logs
+from delivery.cli_worker import queue_names
+from delivery.redrive import RedriveFilter, redrive
+from delivery.settings import Settings, SettingsError
+from delivery.sqs import SqsQueue
+
+
+def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    base = Settings.from_env(environ)
+    return base.with_overrides(
+        config_dir=getattr(args, "config_dir", None),
+        config_bucket=getattr(args, "config_bucket", None),
+        config_prefix=getattr(args, "config_prefix", None),
+        app_map_file=getattr(args, "app_map_file", None),
+        app_map_parameter=getattr(args, "app_map_parameter", None),
+        redis=None if not getattr(args, "redis_url", None) else base.redis.__class__(url=args.redis_url),
+        concurrency_limit=getattr(args, "concurrency", None),
+        receive_wait_s=getattr(args, "wait_s", None),
+        drain_s=getattr(args, "drain_s", None),
+    )
+
+
+def resolve_queues(
+    args: argparse.Namespace, client_ids: list[str], sqs_client: Any
+) -> list[tuple[str, str, str]]:
+    """(client id, queue URL, DLQ URL) per client."""
+    if args.queue_url or args.dlq_url:
+        if len(client_ids) != 1 or not (args.queue_url and args.dlq_url):
+            raise SettingsError(["--queue-url and --dlq-url go together, with exactly one --client"])
+        return [(client_ids[0], args.queue_url, args.dlq_url)]
+    out = []
+    for client_id in client_ids:
+        names = queue_names(args.queue_prefix, client_id)
+        urls = [sqs_client.get_queue_url(QueueName=name)["QueueUrl"] for name in names]
+        out.append((client_id, urls[0], urls[1]))
+    return out
+
+
+def _run_async(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    try:
+        import uvloop
+
+        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main())
+
+
+def _fail(problems: list[str]) -> int:
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    try:
+        settings = settings_from(args, environ)
+    except SettingsError as exc:
+        return _fail(list(exc.problems))
+    client_ids = args.client or ([settings.client_id] if settings.client_id else [])
+    problems = settings.problems_for_worker() + (
+        [] if client_ids else ["--client (or CLIENT_ID) is required"]
+    )
+    if problems:
+        return _fail(problems)
+    logs.configure(settings.log_level)
+    return _run_async(lambda: _serve(args, settings, environ, client_ids))
+
+
+async def _serve(
+    args: argparse.Namespace, settings: Settings, environ: Mapping[str, str], client_ids: list[str]
+) -> int:
+    import boto3
+
+    from delivery.runtime import open_resources
+    from delivery.worker import Worker
+
+    sqs_client = boto3.client("sqs")
+    resources = open_resources(settings, environ)
+    try:
+        queues = await asyncio.to_thread(resolve_queues, args, client_ids, sqs_client)
+        consumers = [
+            resources.consumer_for(cid, SqsQueue(q, sqs_client), SqsQueue(d, sqs_client))
+            for cid, q, d in queues
+        ]
+        worker = Worker(
+            consumers,
+            wait_s=settings.receive_wait_s,
+            batch_size=settings.receive_batch_size,
+            max_batches_in_flight=args.batches_in_flight,
+            drain_s=settings.drain_s,
+            burst=args.burst,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        stats = await worker.run()
+    finally:
+        await resources.close()
+        sqs_client.close()
+    summary = {"batches": stats.batches, "received": stats.received, "outcomes": dict(stats.outcomes)}
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def redrive_main(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    del environ  # boto3 reads AWS_* itself
+    return _run_async(lambda: _redrive(args))
+
+
+async def _redrive(args: argparse.Namespace) -> int:
+    import boto3
+
+    sqs_client = boto3.client("sqs")
+    try:
+        [(_cid, queue_url, dlq_url)] = await asyncio.to_thread(
+            resolve_queues, args, [args.client], sqs_client
+        )
+        report = await redrive(
+            SqsQueue(dlq_url, sqs_client),
+            SqsQueue(queue_url, sqs_client),
+            selector=RedriveFilter(target_id=args.target, error_code=args.error_code),
+            limit=args.limit,
+            dry_run=args.dry_run,
+        )
+    except SettingsError as exc:
+        return _fail(list(exc.problems))
+    finally:
+        sqs_client.close()
+    print(report.summary(), flush=True)
+    return 1 if report.failed else 0

@@ -1,0 +1,48 @@
+"""ElastiCache IAM token: SigV4 presigned for the cache NAME, cached until 60 s before expiry."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from botocore.credentials import Credentials
+
+from delivery.redis_conn import ElastiCacheIamProvider, presign_iam_token
+from delivery.settings import RedisSettings
+
+CREDS = Credentials("AKIDEXAMPLE", "secret-key-not-logged")
+
+
+def test_token_signs_the_cache_name_for_elasticache() -> None:
+    token = presign_iam_token("my-cache", "iam-user", "eu-west-2", CREDS, serverless=False)
+    parts = urlsplit("https://" + token)
+    query = parse_qs(parts.query)
+    assert parts.hostname == "my-cache"
+    assert query["Action"] == ["connect"]
+    assert query["User"] == ["iam-user"]
+    assert query["X-Amz-Expires"] == ["900"]
+    assert query["X-Amz-Credential"][0].split("/")[2:4] == ["eu-west-2", "elasticache"]
+    assert "X-Amz-Signature" in query
+    assert "ResourceType" not in query
+    serverless = presign_iam_token("my-cache", "iam-user", "eu-west-2", CREDS, serverless=True)
+    assert parse_qs(urlsplit("https://" + serverless).query)["ResourceType"] == ["ServerlessCache"]
+
+
+def test_provider_caches_until_close_to_expiry() -> None:
+    now = [0.0]
+    calls = []
+
+    def creds() -> Credentials:
+        calls.append(1)
+        return CREDS
+
+    settings = RedisSettings(
+        elasticache_endpoint="ep.example", elasticache_cache_name="c", elasticache_iam_username="u"
+    )
+    provider = ElastiCacheIamProvider(settings, credentials_source=creds, clock_s=lambda: now[0])
+    user, token = provider.get_credentials()
+    assert user == "u" and token.startswith("c/?")
+    now[0] = 839.0
+    assert provider.get_credentials()[1] == token
+    now[0] = 841.0
+    provider.get_credentials()
+    assert len(calls) == 2

@@ -126,10 +126,11 @@ class CachedAppMap:
 
     def mapping(self) -> dict[str, str]:
         now_s = self._clock()
-        if self._entry is None or self._entry.expires_at_s <= now_s:
-            self._entry = None
-            self._entry = _Entry(self.store.read(), now_s + self.ttl_s)
-        return self._entry.value
+        entry = self._entry
+        if entry is None or entry.expires_at_s <= now_s:
+            entry = _Entry(self.store.read(), now_s + self.ttl_s)
+            self._entry = entry
+        return entry.value
 
     def application_id(self, client_id: str) -> str:
         application_id = self.mapping().get(client_id)

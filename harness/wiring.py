@@ -79,7 +79,14 @@ def router_argv(provisioned: Provisioned, prefix: str, options: StackOptions) ->
 
 
 def worker_argv(provisioned: Provisioned, prefix: str, options: StackOptions) -> list[str]:
-    argv = [*console_script("callbacks"), "worker", "--queue-prefix", prefix]
+    argv = [
+        *console_script("callbacks"),
+        "worker",
+        "--queue-prefix",
+        prefix,
+        "--wait-s",
+        str(options.receive_wait_s),
+    ]
     for queues in provisioned.clients:
         argv += ["--client", queues.client_id]
     return argv

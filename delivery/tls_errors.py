@@ -16,7 +16,6 @@ and whether a response had started, and classifies that case as ``ECLIENTCERT_RE
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import socket
 import ssl
@@ -96,7 +95,7 @@ def _connect_code(exc: BaseException, phase: Phase) -> tuple[str, str] | None:
 
 def _exchange_code(exc: BaseException, phase: Phase) -> tuple[str, str]:
     """Failures after the connection was ready: writing the request, waiting for the response."""
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return "ETIMEDOUT", f"Request timed out (deadline {phase.timeout_s:g}s)"
     if isinstance(exc, ssl.SSLError):
         return ssl_alert_code(exc, during_handshake=False)
@@ -143,7 +142,7 @@ def ssl_alert_code(error: BaseException, *, during_handshake: bool) -> tuple[str
 def _os_code(error: OSError | None, context: str) -> tuple[str, str]:
     if isinstance(error, socket.gaierror):
         return "ENOTFOUND", f"{context}: DNS lookup failed ({error})"
-    if isinstance(error, TimeoutError | asyncio.TimeoutError):
+    if isinstance(error, TimeoutError):
         return "ETIMEDOUT", f"{context}: timed out"
     number = error.errno if error is not None else None
     name = errno.errorcode.get(number, "ECONNECT") if number else "ECONNECT"

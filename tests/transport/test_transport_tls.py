@@ -59,7 +59,9 @@ async def test_client_cert_from_an_unknown_ca_is_rejected_transiently(
 
 async def test_expired_server_cert(serve: ServeFn, transport: HttpsTransport, tls_ca: trustme.CA) -> None:
     now = dt.datetime.now(dt.UTC)
-    leaf = tls_ca.issue_cert("127.0.0.1", not_before=now - dt.timedelta(days=3), not_after=now - dt.timedelta(days=1))
+    leaf = tls_ca.issue_cert(
+        "127.0.0.1", not_before=now - dt.timedelta(days=3), not_after=now - dt.timedelta(days=1)
+    )
     peer = await serve(server_context(leaf))
     failure = _failure(await transport.send(request(peer.url())))
     assert (failure.code, failure.permanent) == ("CERT_HAS_EXPIRED", True)
@@ -67,7 +69,9 @@ async def test_expired_server_cert(serve: ServeFn, transport: HttpsTransport, tl
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
-async def test_wrong_hostname(serve: ServeFn, transport: HttpsTransport, tls_ca: trustme.CA, host: str) -> None:
+async def test_wrong_hostname(
+    serve: ServeFn, transport: HttpsTransport, tls_ca: trustme.CA, host: str
+) -> None:
     leaf = tls_ca.issue_cert("webhook.example.org")
     peer = await serve(server_context(leaf))
     url = peer.url().replace("127.0.0.1", host)
@@ -122,7 +126,9 @@ async def test_pin_mismatch_after_leaf_key_rotation(
     assert peer.seen == []  # checked before any request byte was written
 
 
-async def test_backup_pin_accepted(serve: ServeFn, transport: HttpsTransport, tls_server_cert, tls_ca) -> None:
+async def test_backup_pin_accepted(
+    serve: ServeFn, transport: HttpsTransport, tls_server_cert, tls_ca
+) -> None:
     peer = await serve(server_context(tls_server_cert))
     old_pin = pin_of(tls_ca.issue_cert("127.0.0.1"))
     result = await transport.send(request(peer.url(), spki_pins=(old_pin, pin_of(tls_server_cert))))

@@ -26,7 +26,8 @@ MESSAGE_STATUSES = "DELIVERED, ENRICHED, FAILED, PENDING_ENRICHMENT, SENDING"
 CHANNEL_STATUSES = "ASSIGNING_BATCH, CREATED, DELIVERED, FAILED, RETRY, SENDING, SKIPPED, STALE_PDS"
 SUPPLIER_STATUSES = (
     "accepted, cancelled, created, delivered, dispatched, enclosed, failed, forwarded, "
-    "notification_attempted, notified, pending, permanent_failure, printed, read, received, rejected, returned, sending, sent, "
+    "notification_attempted, notified, pending, permanent_failure, printed, read, received, rejected, "
+    "returned, sending, sent, "
     "technical_failure, temporary_failure, unknown, unnotified"
 )
 BAD_NAME = "unknown attribute: extension names must be 1-20 lower-case letters or digits"

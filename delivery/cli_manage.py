@@ -127,11 +127,10 @@ def _register_targets(sub: Any, read: list[Any], write: list[Any]) -> None:
     add.add_argument("--mtls", action="store_true", help="enable mTLS")
     add.add_argument("--pinning", action="store_true", help="enable certificate pinning (needs --spki-hash)")
     add.add_argument("--spki-hash", help="base64 SHA-256 of the server's SPKI")
-    for name, handler in (("del", "targets_del"), ("list", "targets_list")):
-        leaf = _leaf(targets, name, f"{name} target(s)", handler, write if name == "del" else read)
-        leaf.add_argument("--client", required=True)
-        if name == "del":
-            leaf.add_argument("--target", required=True)
+    _client_target(_leaf(targets, "del", "delete a target no subscription uses", "targets_del", write))
+    _leaf(targets, "list", "list a client's targets", "targets_list", read).add_argument(
+        "--client", required=True
+    )
     for name, what in (("set-mtls", "mTLS"), ("set-pinning", "certificate pinning")):
         leaf = _leaf(targets, name, f"enable or disable {what}", f"targets_{name.replace('-', '_')}", write)
         _client_target(leaf)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -172,11 +173,21 @@ def targets_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def api_key_of(args: argparse.Namespace) -> str:
+    """``--api-key`` or ``--api-key-env VAR`` (keeps the key out of shell history and ``ps``)."""
+    if args.api_key is not None:
+        return str(args.api_key)
+    value = os.environ.get(args.api_key_env, "")
+    if not value:
+        raise Refusal(f"environment variable {args.api_key_env} is not set or empty")
+    return value
+
+
 @guarded
 def targets_add(args: argparse.Namespace) -> int:
     target = edits.new_target(
         endpoint=args.endpoint,
-        api_key=args.api_key,
+        api_key=api_key_of(args),
         rate_limit=args.rate_limit,
         target_id=args.target,
         api_key_header=args.api_key_header,

@@ -244,3 +244,14 @@ def test_commands_on_missing_client_or_target(cli: Cli) -> None:
     result = cli("targets", "set-pinning", "--client", "c1", "--target", "nope", "--no-enable")
     assert result.rc == 1
     assert "Target 'nope' not found for client 'c1'" in result.err
+
+
+def test_add_reads_api_key_from_environment(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = ("targets", "add", "--client", "c1", "--endpoint", "https://h.example", "--rate-limit", "1")
+    unset = cli(*base, "--api-key-env", "CALLBACKS_TEST_UNSET_KEY")
+    assert unset.rc == 1
+    assert "CALLBACKS_TEST_UNSET_KEY is not set" in unset.err
+    monkeypatch.setenv("CALLBACKS_TEST_KEY", "from-env")
+    result = cli(*base, "--api-key-env", "CALLBACKS_TEST_KEY", "--target", "t1")
+    assert result.rc == 0, result.err
+    assert _target(cli, "t1")["apiKey"]["headerValue"] == "from-env"

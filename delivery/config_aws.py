@@ -54,14 +54,14 @@ class S3ConfigStore:
 
     def read(self, client_id: str) -> bytes | None:
         key = self.key_of(client_id)
-        try:
-            with unavailable_on_aws_errors(f"Reading s3://{self.bucket}/{key}"):
+        with unavailable_on_aws_errors(f"Reading s3://{self.bucket}/{key}"):
+            try:
                 response = self._client.client.get_object(Bucket=self.bucket, Key=key)
-                body: bytes = response["Body"].read()
-        except ConfigUnavailable as exc:
-            if error_code(exc.__cause__ or exc) in S3_NOT_FOUND_CODES:
-                return None
-            raise
+            except ClientError as exc:
+                if error_code(exc) in S3_NOT_FOUND_CODES:
+                    return None
+                raise
+            body: bytes = response["Body"].read()
         if not body:
             raise ConfigInvalid(f"S3 response body was empty for client '{client_id}'")
         return body
@@ -126,12 +126,12 @@ class SsmAppMapStore:
 
     def _get_value(self) -> str | None:
         """The parameter's (decrypted) value, or None when it does not exist."""
-        try:
-            with unavailable_on_aws_errors(f"Reading SSM parameter '{self.parameter_name}'"):
+        with unavailable_on_aws_errors(f"Reading SSM parameter '{self.parameter_name}'"):
+            try:
                 response = self._client.client.get_parameter(Name=self.parameter_name, WithDecryption=True)
-        except ConfigUnavailable as exc:
-            if error_code(exc.__cause__ or exc) == "ParameterNotFound":
-                return None
-            raise
+            except ClientError as exc:
+                if error_code(exc) == "ParameterNotFound":
+                    return None
+                raise
         value = response.get("Parameter", {}).get("Value")
         return value if isinstance(value, str) else None

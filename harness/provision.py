@@ -7,6 +7,8 @@ in a fixture ask for something else on purpose:
 
 - ``https://mtls-required.mock.invalid/...`` -> the second mock, which *requires* a client certificate;
 - ``https://wrong-pin.mock.invalid/...`` -> the main mock, keeping the fixture's (wrong) ``spkiHash``.
+
+(``scripted.mock.invalid`` only marks the target fault-script scenarios own; see ``harness.roles``.)
 """
 
 from __future__ import annotations

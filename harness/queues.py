@@ -125,6 +125,21 @@ class Queues:
         assert result is not None
         return result
 
+    def wait_for_match(
+        self, queue_url: str, predicate: Callable[[QueueMessage], bool], count: int, timeout_s: float
+    ) -> list[QueueMessage]:
+        """Wait until at least ``count`` messages in the queue satisfy ``predicate``."""
+
+        def found() -> list[QueueMessage] | None:
+            got = [m for m in self.peek(queue_url, rounds=10) if predicate(m)]
+            return got if len(got) >= count else None
+
+        result = eventually(
+            found, timeout_s, what=f"{count} matching messages in {queue_url}", max_interval_s=0.5
+        )
+        assert result is not None
+        return result
+
     def depth(self, queue_url: str) -> tuple[int, int]:
         """(visible, in flight) as SQS reports them."""
         attrs = self.sqs.get_queue_attributes(

@@ -15,7 +15,8 @@ from typing import Any
 Config = Mapping[str, Any]
 REQUIRED_HOST = "mtls-required.mock.invalid"  # same convention as harness.provision
 WRONG_PIN_HOST = "wrong-pin.mock.invalid"
-SPECIAL_HOSTS = (REQUIRED_HOST, WRONG_PIN_HOST)
+SCRIPTED_HOST = "scripted.mock.invalid"  # a target only fault-script scenarios use
+SPECIAL_HOSTS = (REQUIRED_HOST, WRONG_PIN_HOST, SCRIPTED_HOST)
 
 
 def _targets(config: Config) -> list[Mapping[str, Any]]:
@@ -60,6 +61,8 @@ def _is_fanout(c: Config) -> bool:
 
 def _is_plain(c: Config) -> bool:
     special = _is_fanout(c) or _any_target(c, lambda t: _mtls_on(t) or _pinning(t) or _cb(t))
+    if _any_target(c, lambda t: _host(t) in SPECIAL_HOSTS):
+        return False
     slow = _any_target(c, lambda t: float(t.get("invocationRateLimit", 0)) < 10 or _window_s(t) < 600)
     return len(_targets(c)) == 1 and not special and not slow
 
@@ -73,6 +76,7 @@ ROLE_RULES: tuple[tuple[str, Callable[[Config], bool]], ...] = (
     ("short_retry", lambda c: _any_target(c, lambda t: _window_s(t) <= 60 and not _cb(t))),
     ("mtls_required", lambda c: _any_target(c, lambda t: _host(t) == REQUIRED_HOST)),
     ("wrong_pin", lambda c: _any_target(c, lambda t: _host(t) == WRONG_PIN_HOST)),
+    ("scripted", lambda c: _any_target(c, lambda t: _host(t) == SCRIPTED_HOST)),
 )  # fmt: skip
 
 

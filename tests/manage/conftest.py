@@ -3,115 +3,15 @@ or a fresh S3 bucket on the session's moto server, and an in-process ``callbacks
 
 from __future__ import annotations
 
-import copy
-import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
 
-from delivery.cli import main
-from delivery.config_store import ConfigStore, LocalDirStore, S3ConfigStore
-
-TARGET_ID = "7d3c1f0e-2b1a-4c55-9d0e-1a2b3c4d5e6f"
-SAMPLE_PIN = "KL/yFsVH+gnkkzdQ+DSlV8xMQOMehksgT6aOqQviOu8="
-
-SAMPLE: dict[str, Any] = {
-    "clientId": "acme-health",
-    "subscriptions": [
-        {
-            "subscriptionId": "sub-msg-001",
-            "subscriptionType": "MessageStatus",
-            "messageStatuses": ["DELIVERED", "FAILED"],
-            "targetIds": [TARGET_ID],
-        },
-        {
-            "subscriptionId": "sub-ch-001",
-            "subscriptionType": "ChannelStatus",
-            "channelType": "SMS",
-            "channelStatuses": ["DELIVERED"],
-            "supplierStatuses": ["delivered", "read"],
-            "targetIds": [TARGET_ID],
-        },
-    ],
-    "targets": [
-        {
-            "targetId": TARGET_ID,
-            "type": "API",
-            "invocationEndpoint": "https://webhooks.acme.example/notify",
-            "invocationMethod": "POST",
-            "invocationRateLimit": 20,
-            "apiKey": {"headerName": "x-api-key", "headerValue": "acme-secret-123"},
-            "delivery": {
-                "maxRetryDurationSeconds": 3600,
-                "circuitBreaker": {"enabled": True},
-                "mtls": {"enabled": True, "certPinning": {"enabled": True, "spkiHash": SAMPLE_PIN}},
-            },
-        }
-    ],
-}
-
-
-def sample_config(client_id: str = "acme-health", **changes: Any) -> dict[str, Any]:
-    doc = copy.deepcopy(SAMPLE)
-    doc["clientId"] = client_id
-    doc.update(changes)
-    return doc
-
-
-def bare_target(target_id: str = "bare-1") -> dict[str, Any]:
-    """A target without any ``delivery`` block."""
-    return {
-        "targetId": target_id,
-        "type": "API",
-        "invocationEndpoint": "https://bare.example/hook",
-        "invocationMethod": "POST",
-        "invocationRateLimit": 5,
-        "apiKey": {"headerName": "x-api-key", "headerValue": "bare-key"},
-    }
-
-
-@dataclass
-class Result:
-    rc: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@dataclass
-class Cli:
-    """Runs ``callbacks <argv> <store flags>`` in-process; ``stored(id)`` reads the store directly."""
-
-    capsys: pytest.CaptureFixture[str]
-    store_args: list[str]
-    store: ConfigStore
-    kind: str
-    calls: list[list[str]] = field(default_factory=list)
-
-    def __call__(self, *argv: str) -> Result:
-        args = [*argv, *self.store_args]
-        self.calls.append(args)
-        self.capsys.readouterr()
-        rc = main(args)
-        captured = self.capsys.readouterr()
-        return Result(rc, captured.out, captured.err)
-
-    def stored(self, client_id: str) -> dict[str, Any] | None:
-        raw = self.store.read(client_id)
-        return None if raw is None else json.loads(raw)
-
-    def put(self, doc: dict[str, Any]) -> None:
-        self.store.write(doc["clientId"], json.dumps(doc).encode())
-
-    def snapshot(self) -> dict[str, bytes | None]:
-        return {cid: self.store.read(cid) for cid in self.store.list_ids()}
+from delivery.config_store import LocalDirStore, S3ConfigStore
+from tests.manage.helpers import Cli
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from delivery.cli import main
-from tests.manage.conftest import Result, sample_config
+from tests.manage.helpers import Result, sample_config
 
 
 @pytest.fixture(params=["file", "ssm"])

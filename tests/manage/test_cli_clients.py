@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.manage.conftest import Cli, sample_config
+from tests.manage.helpers import Cli, sample_config
 
 
 def test_put_from_file_then_get_and_list(cli: Cli, tmp_path: Path) -> None:

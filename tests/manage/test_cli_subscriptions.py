@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.manage.conftest import TARGET_ID, Cli, bare_target, sample_config
+from tests.manage.helpers import TARGET_ID, Cli, bare_target, sample_config
 
 SUB = ("subscriptions",)
 

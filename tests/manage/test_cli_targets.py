@@ -10,7 +10,7 @@ import pytest
 import trustme
 
 from delivery.spki import spki_pin_of_pem
-from tests.manage.conftest import SAMPLE_PIN, TARGET_ID, Cli, bare_target, sample_config
+from tests.manage.helpers import SAMPLE_PIN, TARGET_ID, Cli, bare_target, sample_config
 
 ADD = ("targets", "add", "--client", "c1", "--endpoint", "https://hooks.example/cb", "--api-key", "k-1")
 

@@ -20,7 +20,7 @@ from delivery.config_store import (
     S3ConfigStore,
     SsmAppMapStore,
 )
-from tests.manage.conftest import TARGET_ID, sample_config
+from tests.manage.helpers import TARGET_ID, sample_config
 
 
 class Clock:

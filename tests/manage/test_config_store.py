@@ -16,7 +16,7 @@ from delivery.config_store import (
     S3ConfigStore,
     config_store_from_env,
 )
-from tests.manage.conftest import sample_config
+from tests.manage.helpers import sample_config
 
 
 def test_local_store_round_trip_and_listing(tmp_path: Path) -> None:

@@ -1,0 +1,99 @@
+"""Transport throughput: HttpsTransport vs a bare aiohttp keep-alive loop vs a new TLS connection per request.
+
+All three deliver signed requests over mTLS to the same child-process aiohttp server, in one run, interleaved
+in rounds (so load from elsewhere on the machine hits every variant alike). Targets: the transport reaches
+>= 80 % of bare keep-alive and >= 10x the reference design (new connection per request).
+Run: ``pytest tests/bench/test_transport_bench.py -m bench -p no:xdist -s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from delivery.models import HttpResult, OutgoingRequest
+from delivery.tls_material import TlsProvider, TlsSettings
+from delivery.transport import HttpsTransport
+from tests.bench.transport_baseline import (
+    BenchPeer,
+    LoopResult,
+    aiohttp_sender,
+    bare_session,
+    bench_peer,
+    run_for,
+    signed_request,
+)
+
+ROUNDS = 3
+ROUND_S = 1.0  # 3 s per variant in total
+CONCURRENCY = 32
+
+
+def _transport_sender(transport: HttpsTransport, peer: BenchPeer) -> Callable[[int], Awaitable[bool]]:
+    requests = []
+    for i in range(64):
+        body, headers = signed_request(i)
+        requests.append(
+            OutgoingRequest(
+                url=peer.url,
+                headers=headers,
+                body=body,
+                target_id="bench-target",
+                mtls=True,
+                spki_pins=(peer.server_pin,),
+                timeout_s=10.0,
+                connect_timeout_s=5.0,
+            )
+        )
+
+    async def send(i: int) -> bool:
+        result = await transport.send(requests[i % len(requests)])
+        return isinstance(result, HttpResult) and result.status == 200
+
+    return send
+
+
+def _sum(results: list[LoopResult]) -> LoopResult:
+    return LoopResult(
+        sum(r.ok for r in results), sum(r.errors for r in results), sum(r.elapsed_s for r in results)
+    )
+
+
+@pytest.mark.bench
+async def test_transport_throughput_vs_bare_keepalive_and_new_connection() -> None:
+    async with bench_peer() as peer:
+        settings = TlsSettings(
+            cert_file=str(peer.client_cert_file),
+            key_file=str(peer.client_key_file),
+            ca_file=str(peer.ca_file),
+        )
+        transport = HttpsTransport(TlsProvider(settings), max_connections_per_pool=CONCURRENCY)
+        ctx = peer.client_ssl_context()
+        runs: dict[str, list[LoopResult]] = {"transport": [], "bare keep-alive": [], "new connection": []}
+        try:
+            async with (
+                bare_session(ctx, concurrency=CONCURRENCY) as keepalive,
+                bare_session(ctx, concurrency=CONCURRENCY, keep_alive=False) as fresh,
+            ):
+                senders = {
+                    "transport": _transport_sender(transport, peer),
+                    "bare keep-alive": aiohttp_sender(keepalive, peer.url),
+                    "new connection": aiohttp_sender(fresh, peer.url),
+                }
+                for _ in range(ROUNDS):
+                    for name, send in senders.items():
+                        runs[name].append(await run_for(send, duration_s=ROUND_S, concurrency=CONCURRENCY))
+        finally:
+            await transport.close()
+
+    totals = {name: _sum(results) for name, results in runs.items()}
+    ours, bare, fresh_conn = (totals[n] for n in ("transport", "bare keep-alive", "new connection"))
+    print(f"\ntransport benchmark (mTLS + SPKI pin, concurrency {CONCURRENCY}, {ROUNDS}x{ROUND_S:g}s each)")
+    for name, total in totals.items():
+        print(f"  {name:16s} {total.rps:9.0f} deliveries/s  ({total.ok} ok, {total.errors} errors)")
+    print(f"  transport / bare keep-alive = {ours.rps / bare.rps:.2f}  (target >= 0.80)")
+    print(f"  transport / new connection  = {ours.rps / fresh_conn.rps:.1f}x (target >= 10x)")
+    assert ours.errors == bare.errors == 0
+    assert ours.rps >= 0.8 * bare.rps
+    assert ours.rps >= 10 * fresh_conn.rps

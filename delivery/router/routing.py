@@ -48,6 +48,7 @@ from delivery.sqs import OutgoingMessage
 logger = logging.getLogger("delivery.router")
 RouterInput = str | bytes | Mapping[str, Any]
 _MAX_CACHED_ROUTES = 4096
+SEND_BATCH_LIMIT = 10  # SendMessageBatch maximum
 
 
 class ConfigLookup(Protocol):
@@ -121,13 +122,22 @@ async def _load_routes(deps: RouterDeps, client_ids: set[str]) -> dict[str, Rout
     return dict(zip(ids, loaded, strict=True))
 
 
+async def _send_batches(sender: QueueSender, url: str, messages: list[OutgoingMessage]) -> set[int]:
+    """SendMessageBatch-sized calls (≤ 10 entries); returns the failed positions in ``messages``."""
+    failed: set[int] = set()
+    for start in range(0, len(messages), SEND_BATCH_LIMIT):
+        chunk = messages[start : start + SEND_BATCH_LIMIT]
+        failed.update(start + index for index in await sender.send(url, chunk))
+    return failed
+
+
 async def _send_client(
     deps: RouterDeps, client_id: str, items: list[tuple[int, Delivery]], sent: dict[int, int]
 ) -> dict[int, str]:
     """Sends one client's envelopes; returns {record index: failure cause}."""
     try:
         url = await deps.queues.url_for(client_id)
-        failed = set(await deps.sender.send(url, [OutgoingMessage(d.body) for _, d in items]))
+        failed = await _send_batches(deps.sender, url, [OutgoingMessage(d.body) for _, d in items])
     except Exception as exc:
         log(logger, "error", "Envelope send failed", clientId=client_id, error=f"{type(exc).__name__}: {exc}")
         return {index: f"{type(exc).__name__}: {exc}" for index, _ in items}
@@ -188,7 +198,7 @@ async def _send_dead_letters(
         return records
     messages = [dead_letter_message(r, raw_body(events[r.index])) for r in rejected]
     try:
-        failed = {rejected[i].index for i in await deps.sender.send(deps.dlq_url, messages)}
+        failed = {rejected[i].index for i in await _send_batches(deps.sender, deps.dlq_url, messages)}
     except Exception as exc:
         log(logger, "error", "Inbound DLQ send failed", error=f"{type(exc).__name__}: {exc}")
         failed = {r.index for r in rejected}

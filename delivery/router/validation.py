@@ -44,7 +44,19 @@ Issues = list[EventIssue]
 _RFC3339: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})")
 _EXTENSION_NAME: Final = re.compile(r"[a-z0-9]{1,20}")
 _ENVELOPE_KEYS: Final = frozenset(
-    {"specversion", "id", "source", "subject", "type", "time", "datacontenttype", "dataschema", "data"}
+    {
+        "specversion",
+        "id",
+        "source",
+        "subject",
+        "type",
+        "time",
+        "datacontenttype",
+        "dataschema",
+        "data",
+        "traceparent",
+        "sequence",
+    }
 )
 _BAD_NAME: Final = "extension names must be 1-20 lower-case letters or digits"
 _EVENT_TYPES: Final = frozenset(t.value for t in EventType)

@@ -118,6 +118,8 @@ def test_extension_attributes_pass_when_well_formed() -> None:
 
 MESSAGE_CASES = [
     ({"traceparent": DELETE}, "traceparent: is required"),
+    ({"traceparent": None}, "traceparent: is required"),
+    ({"sequence": 5}, "sequence: must be a string (got number)"),
     ({"id": DELETE}, "id: is required"),
     ({"id": ""}, "id: must not be empty"),
     ({"time": DELETE}, "time: is required"),

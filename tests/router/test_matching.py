@@ -1,0 +1,112 @@
+"""Subscription matching rules (T3.3) and one delivery per distinct target (T8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from delivery.router import Match, Rejection, compile_routes, match_event, validate_event
+from delivery.router.vocabulary import CallbackType
+from tests.router.builders import channel_event, channel_sub, config, message_event, message_sub
+
+
+def match(event: dict[str, Any], *subscriptions: dict[str, Any], client_id: str = "client-a") -> Match:
+    valid = validate_event(event)
+    assert not isinstance(valid, Rejection), valid
+    return match_event(valid, compile_routes(config(client_id, subscriptions)))
+
+
+MESSAGE_CASES = [
+    # (event data overrides, subscription statuses, matched?)
+    ({}, ["DELIVERED"], True),
+    ({}, ["DELIVERED", "FAILED"], True),
+    ({}, ["FAILED"], False),
+    ({}, [], False),  # empty list never matches
+    ({"previousMessageStatus": "DELIVERED"}, ["DELIVERED"], False),  # unchanged status
+    ({"previousMessageStatus": "SENDING"}, ["DELIVERED"], True),
+    ({"messageStatus": "delivered"}, ["DELIVERED"], True),  # inbound case is normalised before matching
+    ({"previousMessageStatus": "delivered"}, ["DELIVERED"], False),
+]
+
+
+@pytest.mark.parametrize(("data", "statuses", "matched"), MESSAGE_CASES)
+def test_message_rules(data: dict[str, Any], statuses: list[str], matched: bool) -> None:
+    result = match(message_event(**data), message_sub("sub-1", statuses, ["t-1"]))
+    assert result.matched is matched
+    assert result.subscription_ids == (("sub-1",) if matched else ())
+    assert result.deliveries == ((("t-1", "sub-1"),) if matched else ())
+
+
+CHANNEL_CASES = [
+    # (event data, channelType, channelStatuses, supplierStatuses, matched?)
+    ({}, "NHSAPP", ["DELIVERED"], ["delivered"], True),
+    ({}, "SMS", ["DELIVERED"], ["delivered"], False),  # channel type mismatch
+    ({"previousChannelStatus": "DELIVERED", "previousSupplierStatus": "delivered"}, "NHSAPP", ["DELIVERED"],
+     ["delivered"], False),  # neither changed
+    ({"previousChannelStatus": "SENDING", "previousSupplierStatus": "delivered"}, "NHSAPP", ["DELIVERED"],
+     [], True),  # only the channel status changed, and it is subscribed
+    ({"previousChannelStatus": "DELIVERED", "previousSupplierStatus": "sending"}, "NHSAPP", [],
+     ["delivered"], True),  # supplier-status-only match
+    ({"previousChannelStatus": "DELIVERED", "previousSupplierStatus": "sending"}, "NHSAPP", ["DELIVERED"],
+     [], False),  # the changed dimension is not subscribed
+    ({}, "NHSAPP", [], ["delivered"], True),  # empty channelStatuses: supplier dimension alone
+    ({}, "NHSAPP", ["DELIVERED"], [], True),  # empty supplierStatuses: channel dimension alone
+    ({}, "NHSAPP", [], [], False),  # both empty never match
+    ({"supplierStatus": "read"}, "NHSAPP", ["FAILED"], ["read"], True),
+    ({"channel": "nhsapp", "channelStatus": "delivered"}, "NHSAPP", ["DELIVERED"], [], True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("data", "channel", "statuses", "suppliers", "matched"), CHANNEL_CASES)
+def test_channel_rules(
+    data: dict[str, Any], channel: str, statuses: list[str], suppliers: list[str], matched: bool
+) -> None:
+    result = match(channel_event(**data), channel_sub("sub-c", channel, statuses, suppliers, ["t-1"]))
+    assert result.matched is matched
+    assert result.callback_type is CallbackType.CHANNEL_STATUS
+
+
+def test_only_the_matching_subscription_is_returned() -> None:
+    result = match(
+        message_event(),
+        message_sub("sub-failed", ["FAILED"], ["t-other"]),
+        message_sub("sub-delivered", ["DELIVERED"], ["t-match"]),
+    )
+    assert result.subscription_ids == ("sub-delivered",)
+    assert result.target_ids == ("t-match",)
+
+
+def test_channel_event_only_matching_channel_subscription() -> None:
+    result = match(
+        channel_event(),
+        channel_sub("sub-sms", "SMS", ["DELIVERED"], ["delivered"], ["t-sms"]),
+        channel_sub("sub-app", "NHSAPP", ["DELIVERED"], [], ["t-app"]),
+    )
+    assert (result.subscription_ids, result.target_ids) == (("sub-app",), ("t-app",))
+
+
+def test_cross_type_never_matches() -> None:
+    assert not match(message_event(), channel_sub("c", "NHSAPP", ["DELIVERED"], ["delivered"], ["t"])).matched
+    assert not match(channel_event(), message_sub("m", ["DELIVERED"], ["t"])).matched
+
+
+def test_client_id_mismatch_never_matches() -> None:
+    assert not match(message_event(), message_sub("s", ["DELIVERED"], ["t"]), client_id="client-b").matched
+
+
+def test_fan_out_across_subscriptions_deduplicates_targets() -> None:
+    result = match(
+        message_event(),
+        message_sub("sub-1", ["DELIVERED"], ["t-a", "t-b"]),
+        message_sub("sub-2", ["FAILED"], ["t-z"]),
+        message_sub("sub-3", ["DELIVERED", "FAILED"], ["t-b", "t-c"]),
+    )
+    assert result.subscription_ids == ("sub-1", "sub-3")
+    assert result.deliveries == (("t-a", "sub-1"), ("t-b", "sub-1"), ("t-c", "sub-3"))
+
+
+def test_no_subscriptions_means_no_match() -> None:
+    result = match(message_event())
+    assert result == Match(CallbackType.MESSAGE_STATUS)
+    assert not result.matched

@@ -42,8 +42,13 @@ class ListSink:
     lines: list[dict[str, Any]] = field(default_factory=list)
 
     def emit(self, metrics: Mapping[str, Any], *, dimensions: Any = None, properties: Any = None) -> None:
-        self.lines.append({"metrics": dict(metrics), "dimensions": dict(dimensions or {}),
-                           "properties": dict(properties or {})})  # fmt: skip
+        self.lines.append(
+            {
+                "metrics": dict(metrics),
+                "dimensions": dict(dimensions or {}),
+                "properties": dict(properties or {}),
+            }
+        )
 
     def total(self, name: str) -> float:
         return sum(
@@ -104,8 +109,13 @@ class Stack:
         return target_id
 
     def _write(self) -> None:
-        subs = [{"subscriptionId": "sub-1", "subscriptionType": "MessageStatus", "messageStatuses": ["DELIVERED"],
-                 "targetIds": [t["targetId"] for t in self.targets]}] if self.targets else []  # fmt: skip
+        subscription = {
+            "subscriptionId": "sub-1",
+            "subscriptionType": "MessageStatus",
+            "messageStatuses": ["DELIVERED"],
+            "targetIds": [t["targetId"] for t in self.targets],
+        }
+        subs = [subscription] if self.targets else []
         config = {"clientId": self.client_id, "subscriptions": subs, "targets": self.targets}
         (self.root / "configs" / f"{self.client_id}.json").write_text(json.dumps(config))
 
@@ -191,8 +201,15 @@ def stack(
         "ENVIRONMENT": "test",
         "METRICS_NAMESPACE": "callbacks-test",
     }
-    stack = Stack(client_id, tmp_path, receiver, sqs_client, SqsQueue(queue_url, sqs_client),
-                  SqsQueue(dlq_url, sqs_client), env)  # fmt: skip
+    stack = Stack(
+        client_id,
+        tmp_path,
+        receiver,
+        sqs_client,
+        SqsQueue(queue_url, sqs_client),
+        SqsQueue(dlq_url, sqs_client),
+        env,
+    )
     stack._write()
     return stack
 

@@ -40,7 +40,8 @@ def test_provider_caches_until_close_to_expiry() -> None:
     )
     provider = ElastiCacheIamProvider(settings, credentials_source=creds, clock_s=lambda: now[0])
     user, token = provider.get_credentials()
-    assert user == "u" and token.startswith("c/?")
+    assert user == "u"
+    assert token.startswith("c/?")
     now[0] = 839.0
     assert provider.get_credentials()[1] == token
     now[0] = 841.0

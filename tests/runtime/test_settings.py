@@ -30,7 +30,8 @@ def test_reference_variables_are_read() -> None:
     assert (s.concurrency_limit, s.request_timeout_ms) == (25, 5000)
     assert (s.config_bucket, s.config_prefix, s.config_cache_ttl_s) == ("bucket", "client_subscriptions/", 60)
     assert s.app_map_cache_ttl_ms == 300_000  # 0 means the default, as in the reference
-    assert s.redis.uses_iam and s.redis.region == "eu-west-2"
+    assert s.redis.uses_iam
+    assert s.redis.region == "eu-west-2"
     assert (s.metrics_namespace, s.environment) == ("ns", "dev")
     assert s.problems_for_worker() == []
 

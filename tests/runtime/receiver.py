@@ -50,6 +50,7 @@ class Receiver:
     leaf: trustme.LeafCert
     scripts: dict[str, list[Reply]] = field(default_factory=lambda: defaultdict(list))
     seen: list[Seen] = field(default_factory=list)
+    started: int = 0  # requests that arrived (answered or not yet)
     port: int = 0
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
@@ -71,8 +72,15 @@ class Receiver:
             )
         return self.requests(path)
 
+    async def wait_started(self, count: int, timeout_s: float = 10.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.started >= count), timeout=timeout_s)
+
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
+        async with self._changed:
+            self.started += 1
+            self._changed.notify_all()
         script = self.scripts.get(request.path)
         reply = script.pop(0) if script else Reply()
         if reply.delay_s:

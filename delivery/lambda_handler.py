@@ -72,8 +72,11 @@ _STATE: LambdaState | None = None
 def build_state(environ: Mapping[str, str]) -> LambdaState:
     settings = Settings.from_env(environ)
     logs.configure(settings.log_level)
-    missing = [f"{name} is required" for name, v in (("QUEUE_URL", settings.queue_url),
-                                                     ("DLQ_URL", settings.dlq_url)) if not v]  # fmt: skip
+    missing = [
+        f"{name} is required"
+        for name, v in (("QUEUE_URL", settings.queue_url), ("DLQ_URL", settings.dlq_url))
+        if not v
+    ]
     if settings.client_id:
         missing += settings.problems_for_worker()
     if missing:

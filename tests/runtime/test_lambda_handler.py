@@ -29,7 +29,7 @@ def _lambda_event(sqs: Any, queue_url: str, count: int) -> dict[str, Any]:
                 "attributes": m["Attributes"],
                 "messageAttributes": {},
                 "eventSource": "aws:sqs",
-            }  # fmt: skip
+            }
             for m in reply.get("Messages", [])
         ]
     return {"Records": records}
@@ -87,7 +87,7 @@ def _event_of(messages: Any) -> dict[str, Any]:
                     "SentTimestamp": str(m.sent_ms),
                     "ApproximateFirstReceiveTimestamp": str(m.first_receive_ms),
                 },
-            }  # fmt: skip
+            }
             for m in messages
         ]
     }

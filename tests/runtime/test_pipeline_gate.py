@@ -31,8 +31,14 @@ async def test_gate_denial_requeues_and_nothing_is_lost(stack: Stack) -> None:
 
 
 async def test_breaker_opens_blocks_then_probes_and_closes(stack: Stack, redis_url: str) -> None:
-    cb = {"enabled": True, "failureThreshold": 0.3, "minAttempts": 2, "cooldownSeconds": 2,
-          "samplePeriodSeconds": 60, "recoverySeconds": 1}  # fmt: skip
+    cb = {
+        "enabled": True,
+        "failureThreshold": 0.3,
+        "minAttempts": 2,
+        "cooldownSeconds": 2,
+        "samplePeriodSeconds": 60,
+        "recoverySeconds": 1,
+    }
     target = stack.add_target(rate=50, circuitBreaker=cb)
     stack.receiver.script(f"/{target}", *[Reply(500)] * 3)
     ids = [f"m-cb-{i}" for i in range(3)]

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mock_webhook.clientcert import TlsVerdict
 from mock_webhook.verify import SignatureVerdict
@@ -27,8 +28,9 @@ def mask(value: str) -> str:
     return "***sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
+class RecordedRequest(NamedTuple):
+    """One recorded request (immutable; a NamedTuple because it is built on the hot path)."""
+
     seq: int
     received_at_ms: float
     path: str

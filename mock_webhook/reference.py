@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 CALLBACK_TYPES = frozenset({"MessageStatus", "ChannelStatus"})
 _FORCED = re.compile(r"force-(\d{3})-(?:until-(\d+)-)?")
@@ -23,9 +23,8 @@ UNAUTHORIZED = message_body("Unauthorized")
 RECEIVED = message_body("Callback received")
 
 
-@dataclass(frozen=True, slots=True)
-class BodyFacts:
-    """What the body says: an error (status + message) or the callback's identifiers."""
+class BodyFacts(NamedTuple):
+    """What the body says: an error (status + message) or the callback's identifiers (hot path: a tuple)."""
 
     error_status: int | None = None
     error_message: str | None = None
@@ -35,10 +34,10 @@ class BodyFacts:
 
 
 def _valid_item(item: object) -> bool:
-    if not isinstance(item, dict) or item.get("type") not in CALLBACK_TYPES:
+    if type(item) is not dict or item.get("type") not in CALLBACK_TYPES:
         return False
     attributes = item.get("attributes")
-    return isinstance(attributes, dict) and isinstance(attributes.get("messageId"), str)
+    return type(attributes) is dict and type(attributes.get("messageId")) is str
 
 
 def inspect_body(body: bytes) -> BodyFacts:
@@ -56,18 +55,16 @@ def _inspect(body: bytes) -> BodyFacts:
         data = json.loads(body)
     except ValueError:
         return BodyFacts(400, "Invalid JSON body")
-    items = data.get("data") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not all(_valid_item(item) for item in items):
+    items = data.get("data") if type(data) is dict else None
+    if type(items) is not list or not all(map(_valid_item, items)):
         return BodyFacts(400, "Invalid message structure")
     if len(items) != 1:
         return BodyFacts(400, f"Expected exactly 1 callback item, got {len(items)}")
     item = items[0]
     meta = item.get("meta")
-    key = meta.get("idempotencyKey") if isinstance(meta, dict) else None
+    key = meta.get("idempotencyKey") if type(meta) is dict else None
     return BodyFacts(
-        message_id=item["attributes"]["messageId"],
-        correlation_id=key if isinstance(key, str) else None,
-        callback_type=item["type"],
+        None, None, item["attributes"]["messageId"], key if type(key) is str else None, item["type"]
     )
 
 

@@ -24,7 +24,7 @@ from mock_webhook.faults import FaultScript, parse_script
 from mock_webhook.journal import RecordedRequest, RequestFilter, normalise_path
 from mock_webhook.state import MockSettings, MockState
 from mock_webhook.verify import Credentials
-from mock_webhook.webhook import make_webhook_app
+from mock_webhook.webhook import WebhookHandler
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -87,7 +87,7 @@ class MockWebhook:
         self.ca_path = certs / CA_FILE if isinstance(certs, Path) else None
         self.state = MockState(self.settings, self.certs)
         self.host, self._port, self._admin_port = host, port, admin_port
-        self._runners: list[web.AppRunner] = []
+        self._runners: list[web.BaseRunner] = []
         self.port = 0
         self.admin_port_bound: int | None = None
         self._info: dict[str, Any] = {}
@@ -98,16 +98,17 @@ class MockWebhook:
     async def start(self) -> MockWebhook:
         tls_mode = "off" if self.settings.alb_passthrough else self.settings.mtls
         ssl_ctx = self.certs.server_ssl_context(tls_mode)
-        self.port = await self._serve(make_webhook_app(self.state), self.host, self._port, ssl_ctx)
+        webhook = web.ServerRunner(web.Server(WebhookHandler(self.state)), access_log=None)
+        self.port = await self._serve(webhook, self.host, self._port, ssl_ctx)
         if self._admin_port is not None:
-            self.admin_port_bound = await self._serve(
-                make_admin_app(self.state, self._info), "127.0.0.1", self._admin_port, None
-            )
+            admin = web.AppRunner(make_admin_app(self.state, self._info), access_log=None)
+            self.admin_port_bound = await self._serve(admin, "127.0.0.1", self._admin_port, None)
         self._info.update(self.info())
         return self
 
-    async def _serve(self, app: web.Application, host: str, port: int, ssl_ctx: ssl.SSLContext | None) -> int:
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    async def _serve(
+        self, runner: web.BaseRunner, host: str, port: int, ssl_ctx: ssl.SSLContext | None
+    ) -> int:
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx, reuse_address=True)

@@ -91,14 +91,16 @@ class MockState:
 
     # -- connections -------------------------------------------------------------------------------
     def connection(self, transport: Any) -> Connection:
-        """Per-connection facts (id, handshake client certificate), computed once per connection."""
-        known = self._connections.get(transport)
+        """Per-connection facts (id, handshake client certificate), computed once per TLS connection.
+
+        Keyed weakly by the connection's ``ssl.SSLObject`` (uvloop's transports cannot be weakly referenced).
+        """
+        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+        known = self._connections.get(ssl_object) if ssl_object is not None else None
         if known is None:
-            ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-            peer = _peer_der(ssl_object)
-            known = Connection(next(self._connection_ids), handshake_verdict(peer))
-            if transport is not None:
-                self._connections[transport] = known
+            known = Connection(next(self._connection_ids), handshake_verdict(_peer_der(ssl_object)))
+            if ssl_object is not None:
+                self._connections[ssl_object] = known
         return known
 
 

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 REFERENCE_HEADER = "x-hmac-sha256-signature"
 WEBHOOK_ID = "webhook-id"
@@ -27,9 +28,10 @@ WEBHOOK_SIGNATURE = "webhook-signature"
 DEFAULT_TOLERANCE_S = 300
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureVerdict:
-    scheme: str  # "reference" | "standard-webhooks" | "reference+standard-webhooks" | "none"
+class SignatureVerdict(NamedTuple):
+    """``scheme``: ``reference`` | ``standard-webhooks`` | ``reference+standard-webhooks`` | ``none``."""
+
+    scheme: str
     valid: bool | None
     detail: str
 
@@ -63,10 +65,15 @@ class Credentials:
     enforce: bool = False
     tolerance_s: int = DEFAULT_TOLERANCE_S
     secret_keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    reference_key: bytes | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_key_header", self.api_key_header.lower())
         object.__setattr__(self, "secret_keys", tuple(decode_whsec(s) for s in self.webhook_secrets))
+        both = self.application_id is not None and self.api_key is not None
+        object.__setattr__(
+            self, "reference_key", f"{self.application_id}.{self.api_key}".encode() if both else None
+        )
 
     def to_json(self) -> dict[str, object]:
         """Safe to show: secrets reduced to whether they are set."""
@@ -89,8 +96,8 @@ def api_key_valid(creds: Credentials, received: str | None) -> bool | None:
     return hmac.compare_digest(received.encode(), creds.api_key.encode())
 
 
-def reference_valid(application_id: str, api_key: str, body: bytes, received: str) -> bool:
-    key = f"{application_id}.{api_key}".encode()
+def reference_valid(key: bytes, body: bytes, received: str) -> bool:
+    """``key`` is ``<applicationId>.<apiKey>`` encoded as UTF-8."""
     expected = hmac.new(key, body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), received.strip().encode())
 
@@ -114,39 +121,52 @@ def standard_valid(
     return False, "no webhook-signature entry matches a configured secret"
 
 
+REFERENCE_OK = SignatureVerdict("reference", True, "reference signature matches")
+
+
 def _reference_verdict(
-    creds: Credentials, headers: Mapping[str, str], body: bytes
+    creds: Credentials, headers: Mapping[str, str], received: str | None, body: bytes
 ) -> tuple[bool | None, str]:
-    received = headers.get(REFERENCE_HEADER)
-    api_key = creds.api_key if creds.api_key is not None else headers.get(creds.api_key_header)
-    if creds.application_id is None or api_key is None:
+    key = creds.reference_key
+    if key is None and creds.application_id is not None:
+        received_key = headers.get(creds.api_key_header)  # no key configured: use the one sent
+        key = None if received_key is None else f"{creds.application_id}.{received_key}".encode()
+    if key is None:
         return None, "reference signature present, no applicationId/apiKey configured"
     if received is None:
         return False, f"missing {REFERENCE_HEADER}"
-    if reference_valid(creds.application_id, api_key, body, received):
+    if reference_valid(key, body, received):
         return True, "reference signature matches"
     return False, "reference signature does not match"
+
+
+def _standard_verdict(
+    creds: Credentials, headers: Mapping[str, str], body: bytes, now_s: float
+) -> tuple[bool | None, str]:
+    if not creds.secret_keys:
+        return None, "webhook-signature present, no secret configured"
+    return standard_valid(creds.secret_keys, headers, body, now_s, creds.tolerance_s)
 
 
 def verify_signatures(
     creds: Credentials, headers: Mapping[str, str], body: bytes, now_s: float
 ) -> SignatureVerdict:
     """Verdict over both schemes: checked when their headers are present or their key material is set."""
-    ref_wanted = REFERENCE_HEADER in headers or creds.application_id is not None
-    std_wanted = WEBHOOK_SIGNATURE in headers or bool(creds.secret_keys)
+    received = headers.get(REFERENCE_HEADER)
+    std_wanted = bool(creds.secret_keys) or WEBHOOK_SIGNATURE in headers
+    ref_key = creds.reference_key
+    if (
+        not std_wanted
+        and received is not None
+        and ref_key is not None
+        and reference_valid(ref_key, body, received)
+    ):
+        return REFERENCE_OK  # the common case, without building parts
     parts: list[tuple[str, bool | None, str]] = []
-    if ref_wanted:
-        parts.append(("reference", *_reference_verdict(creds, headers, body)))
+    if received is not None or creds.application_id is not None:
+        parts.append(("reference", *_reference_verdict(creds, headers, received, body)))
     if std_wanted:
-        if creds.secret_keys:
-            parts.append(
-                (
-                    "standard-webhooks",
-                    *standard_valid(creds.secret_keys, headers, body, now_s, creds.tolerance_s),
-                )
-            )
-        else:
-            parts.append(("standard-webhooks", None, "webhook-signature present, no secret configured"))
+        parts.append(("standard-webhooks", *_standard_verdict(creds, headers, body, now_s)))
     if not parts:
         return NO_SIGNATURE
     verdicts = [p[1] for p in parts]

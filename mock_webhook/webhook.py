@@ -12,7 +12,7 @@ import contextlib
 import socket
 import struct
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aiohttp import web
 
@@ -29,14 +29,12 @@ from mock_webhook.reference import (
 from mock_webhook.state import MockState
 from mock_webhook.verify import Credentials, SignatureVerdict, api_key_valid, verify_signatures
 
-STATE = web.AppKey("mock_state", MockState)
 JSON_HEADERS = {"Content-Type": "application/json"}
 INTERNAL_ERROR = message_body("Internal server error")
 _SLOW_CHUNKS = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
@@ -59,64 +57,71 @@ def decide(
     return Reply(status, body)
 
 
-def make_webhook_app(state: MockState) -> web.Application:
-    app = web.Application()
-    app[STATE] = state
-    app.router.add_route("*", "/{tail:.*}", handle_callback)
-    return app
+class WebhookHandler:
+    """The low-level aiohttp handler (no router: every path is a callback path)."""
 
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self.journal = state.journal
 
-async def handle_callback(request: web.Request) -> web.StreamResponse:
-    started_s = time.monotonic()
-    now_s = time.time()
-    state = request.app[STATE]
-    body = await request.read()
-    path = request.path
-    headers = request.headers
-    conn = state.connection(request.transport)
-    tls = conn.tls if state.alb is None else state.alb.verdict(headers.get(ALB_CERT_HEADER))
-    creds = state.credentials_for(path)
-    key_valid = api_key_valid(creds, headers.get(creds.api_key_header))
-    signature = verify_signatures(creds, headers, body, now_s)
-    facts = inspect_body(body)
-    action = state.next_fault(path, started_s)
-    if action is not None and action.delay_s > 0:
-        await asyncio.sleep(action.delay_s)
-    reply = decide(action, key_valid, signature, creds, facts, now_s * 1000)
-    reset = action is not None and action.reset
-    state.journal.append(
-        RecordedRequest(
-            seq=state.journal.next_seq(),
-            received_at_ms=now_s * 1000,
-            path=path,
-            method=request.method,
-            raw_headers=request.raw_headers,
-            body_bytes=body,
-            message_id=facts.message_id,
-            correlation_id=facts.correlation_id,
-            callback_type=facts.callback_type,
-            connection_id=conn.connection_id,
-            tls=tls,
-            api_key_valid=key_valid,
-            signature=signature,
-            response_status=None if reset else reply.status,
-            response_body=None if reset else reply.body,
-            latency_ms=(time.monotonic() - started_s) * 1000,
-            fault=None if action is None else action.label + (" reset" if reset else ""),
-            masked_header=creds.api_key_header,
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        started_s = time.monotonic()
+        now_s = time.time()
+        state = self.state
+        body = await request.read()
+        path = request.path
+        headers = request.headers
+        conn = state.connection(request.transport)
+        tls = conn.tls if state.alb is None else state.alb.verdict(headers.get(ALB_CERT_HEADER))
+        creds = state.credentials_for(path)
+        key_valid = api_key_valid(creds, headers.get(creds.api_key_header))
+        signature = verify_signatures(creds, headers, body, now_s)
+        facts = inspect_body(body)
+        action = state.next_fault(path, started_s)
+        if action is not None and action.delay_s > 0:
+            await asyncio.sleep(action.delay_s)
+        reply = decide(action, key_valid, signature, creds, facts, now_s * 1000)
+        reset = action is not None and action.reset
+        journal = self.journal
+        journal.append(
+            RecordedRequest(
+                journal.next_seq(),
+                now_s * 1000,
+                path,
+                request.method,
+                request.raw_headers,
+                body,
+                facts.message_id,
+                facts.correlation_id,
+                facts.callback_type,
+                conn.connection_id,
+                tls,
+                key_valid,
+                signature,
+                None if reset else reply.status,
+                None if reset else reply.body,
+                (time.monotonic() - started_s) * 1000,
+                None if action is None else action.label + (" reset" if reset else ""),
+                creds.api_key_header,
+            )
         )
-    )
-    if reset:
+        if action is None:
+            return web.Response(body=reply.body, status=reply.status, content_type="application/json")
+        return await _faulty_response(request, reply, action)
+
+
+async def _faulty_response(request: web.BaseRequest, reply: Reply, action: FaultAction) -> web.StreamResponse:
+    if action.reset:
         return _reset_connection(request)
-    if action is not None and action.slow_body_s > 0:
+    if action.slow_body_s > 0:
         return await _slow_response(request, reply, action.slow_body_s)
-    response = web.Response(body=reply.body, status=reply.status, headers=JSON_HEADERS)
+    response = web.Response(body=reply.body, status=reply.status, content_type="application/json")
     for name, value in reply.headers:
         response.headers[name] = value
     return response
 
 
-def _reset_connection(request: web.Request) -> web.StreamResponse:
+def _reset_connection(request: web.BaseRequest) -> web.StreamResponse:
     """Abort with a TCP RST (SO_LINGER 0) and no response bytes."""
     transport = request.transport
     if transport is not None:
@@ -128,7 +133,7 @@ def _reset_connection(request: web.Request) -> web.StreamResponse:
     return web.Response(status=500)  # never sent: the transport is gone
 
 
-async def _slow_response(request: web.Request, reply: Reply, duration_s: float) -> web.StreamResponse:
+async def _slow_response(request: web.BaseRequest, reply: Reply, duration_s: float) -> web.StreamResponse:
     """Send headers at once, then the body in pieces spread over ``duration_s``."""
     response = web.StreamResponse(status=reply.status, headers=JSON_HEADERS)
     for name, value in reply.headers:

@@ -7,6 +7,7 @@ fallback) and parses the replies. All keys of one target share the ``{targetId}`
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -134,6 +135,20 @@ def _arg(value: float | None) -> str:
     return repr(float(value)) if not float(value).is_integer() else str(int(value))
 
 
+@functools.lru_cache(maxsize=4096)
+def _admit_args(params: TargetGateParams, ttl_ms: float) -> tuple[str, ...]:
+    """ARGV[2..6] and ARGV[8..9] of admit.lua (the parts that do not change per call)."""
+    rates = (params.capacity, params.rate, params.cooldown_ms, params.recovery_ms, params.probe_rate)
+    return (*map(_arg, rates), "1" if params.cb_enabled else "0", _arg(ttl_ms))
+
+
+@functools.lru_cache(maxsize=4096)
+def _record_args(params: TargetGateParams, ttl_ms: float) -> tuple[str, ...]:
+    """ARGV[4..9] of record.lua."""
+    values = (params.cooldown_ms, params.recovery_ms, params.failure_threshold, params.min_attempts)
+    return (*map(_arg, values), _arg(params.sample_period_ms), _arg(ttl_ms))
+
+
 class Gate:
     """Runs the gate scripts against one Redis (or cluster) connection."""
 
@@ -147,17 +162,8 @@ class Gate:
         self, target_id: str, params: TargetGateParams, batch_size: int, now_ms: float | None = None
     ) -> AdmitDecision:
         """Take up to ``batch_size`` tokens; ``now_ms`` None = Redis server time."""
-        args = [
-            _arg(now_ms),
-            _arg(params.capacity),
-            _arg(params.rate),
-            _arg(params.cooldown_ms),
-            _arg(params.recovery_ms),
-            _arg(params.probe_rate),
-            str(batch_size),
-            "1" if params.cb_enabled else "0",
-            _arg(self.settings.key_ttl_ms),
-        ]
+        static = _admit_args(params, self.settings.key_ttl_ms)
+        args = [_arg(now_ms), *static[:5], str(batch_size), *static[5:]]
         reply = await self._run("admit", self._admit, target_id, args)
         return self._parse(parse_admit_reply, reply, target_id)
 
@@ -172,17 +178,7 @@ class Gate:
         """Feed a delivered batch's attempts/failures to the breaker (skipped when it is disabled)."""
         if not params.cb_enabled:
             return RecordResult(BreakerState.CLOSED, changed=False)
-        args = [
-            _arg(now_ms),
-            str(consumed),
-            str(failures),
-            _arg(params.cooldown_ms),
-            _arg(params.recovery_ms),
-            _arg(params.failure_threshold),
-            _arg(params.min_attempts),
-            _arg(params.sample_period_ms),
-            _arg(self.settings.key_ttl_ms),
-        ]
+        args = [_arg(now_ms), str(consumed), str(failures), *_record_args(params, self.settings.key_ttl_ms)]
         reply = await self._run("record", self._record, target_id, args)
         return self._parse(parse_record_reply, reply, target_id)
 

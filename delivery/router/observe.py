@@ -16,6 +16,7 @@ from delivery.router.plan import Fate, RecordResult, RouteReport
 from delivery.router.vocabulary import ErrorCode, Metric
 
 logger = logging.getLogger("delivery.router")
+_WARN_FATES = frozenset({Fate.DEAD_LETTERED, Fate.RETRY})
 _INVALID_CODES = frozenset({ErrorCode.INVALID_EVENT.value, ErrorCode.UNSUPPORTED_TYPE.value})
 
 
@@ -100,8 +101,10 @@ def _log_invalid_configs(report: RouteReport) -> None:
 def observe(report: RouteReport, emitter: EmfEmitter | None) -> None:
     """Per-record logs, one error per client with an invalid config, the batch summary, metrics."""
     try:
+        verbose = logger.isEnabledFor(logging.INFO)
         for record in report.records:
-            _log_record(record)
+            if verbose or record.fate in _WARN_FATES:
+                _log_record(record)
         _log_invalid_configs(report)
         counts = report.counts()
         log(

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -29,8 +31,23 @@ from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, Statu
 from delivery.router.vocabulary import CallbackType
 
 IDEMPOTENCY_FIELDS: Final = ("attributes", "eventId", "type")
-_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def _reject(value: object) -> Any:
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _encoder(sort_keys: bool) -> Callable[[Any], str]:
+    """Compact JSON (non-ASCII kept); the C encoder is built once instead of on every call (hot path)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has the C accelerator
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys).encode
+    encode = make(None, _reject, json.encoder.encode_basestring, None, ":", ",", sort_keys, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_compact = _encoder(sort_keys=False)
+_canonical = _encoder(sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.matching import ClientRoutes, match_event
@@ -119,32 +120,40 @@ def _replace(base: RecordResult, fate: Fate, reason: str, **changes: object) -> 
     return replace(base, fate=fate, reason=reason, **changes)  # type: ignore[arg-type]
 
 
-def plan_record(
-    index: int, decoded: StatusEvent | Rejection, routes: RoutesOrProblem | None, root_uri: str
-) -> RecordResult:
-    """The fate of one record; ``routes`` is its client's routes (None only for rejections)."""
-    if isinstance(decoded, Rejection):
-        return _rejected(index, decoded)
-    event = decoded
-    base = RecordResult(
+def _event_result(index: int, event: StatusEvent, fate: Fate, reason: str, **extra: Any) -> RecordResult:
+    return RecordResult(
         index,
-        Fate.FILTERED_OUT,
-        "no_matching_subscription",
+        fate,
+        reason,
         client_id=event.client_id,
         event_id=event.event_id,
         event_type=event.event_type.value,
         message_id=event.message_id,
+        **extra,
     )
+
+
+def plan_record(
+    index: int, decoded: StatusEvent | Rejection, routes: RoutesOrProblem | None, root_uri: str
+) -> RecordResult:
+    """The fate of one record; ``routes`` is its client's routes (None only for rejections).
+
+    A ROUTED result counts its envelopes as sent; ``routing`` corrects that if a send fails."""
+    if isinstance(decoded, Rejection):
+        return _rejected(index, decoded)
+    event = decoded
     if routes is None or isinstance(routes, ConfigProblem):
+        base = _event_result(index, event, Fate.FILTERED_OUT, "no_config")
         return _config_problem(base, routes or ConfigProblem(ConfigProblemKind.NOT_FOUND, ""))
     match = match_event(event, routes)
     if not match.matched:
-        return base
+        return _event_result(index, event, Fate.FILTERED_OUT, "no_matching_subscription")
     payload_json = build_callback(event, root_uri).payload_json
     deliveries = tuple(
-        Delivery(event.client_id, sub_id, target_id, envelope_body(payload_json, sub_id, target_id))
-        for target_id, sub_id in match.deliveries
+        [
+            Delivery(event.client_id, sub_id, target_id, envelope_body(payload_json, sub_id, target_id))
+            for target_id, sub_id in match.deliveries
+        ]
     )
-    return _replace(
-        base, Fate.ROUTED, "routed", subscription_ids=match.subscription_ids, deliveries=deliveries
-    )
+    return _event_result(index, event, Fate.ROUTED, "routed", subscription_ids=match.subscription_ids,
+                         deliveries=deliveries, envelopes_sent=len(deliveries))  # fmt: skip

@@ -1,7 +1,7 @@
 """SQS adapters of the router: where each client's delivery queue is, and batched sends to it.
 
     QueueLocator  url_for(client_id) -> queue URL           (raises QueueUnavailable)
-    QueueSender   send(queue_url, [OutgoingMessage]) -> [failed entry indexes]   (≤ 10 per SendMessageBatch)
+    QueueSender   send_batches([(queue_url, [≤ 10 OutgoingMessage])]) -> per request failed positions | error
 
 ``SqsQueueLocator`` resolves ``<prefix>-<clientId>-delivery-queue`` with GetQueueUrl (successes cached for
 the life of the process) unless an explicit ``{clientId: url}`` mapping names the queue. ``SqsSender`` reuses
@@ -26,8 +26,14 @@ class QueueLocator(Protocol):
     async def url_for(self, client_id: str) -> str: ...
 
 
+SendRequest = tuple[str, Sequence[OutgoingMessage]]  # (queue URL, ≤ 10 messages)
+
+
 class QueueSender(Protocol):
-    async def send(self, queue_url: str, messages: Sequence[OutgoingMessage]) -> list[int]: ...
+    async def send_batches(self, requests: Sequence[SendRequest]) -> Sequence[list[int] | Exception]:
+        """One SendMessageBatch per request, concurrently; per request the failed entry positions, or the
+        exception that failed the whole call."""
+        ...
 
 
 def delivery_queue_name(prefix: str, client_id: str) -> str:
@@ -81,11 +87,21 @@ class SqsSender:
         self._client, self._owned = _sqs_client(client)
         self._queues: dict[str, SqsQueue] = {}
 
-    async def send(self, queue_url: str, messages: Sequence[OutgoingMessage]) -> list[int]:
+    async def _send(self, queue_url: str, messages: Sequence[OutgoingMessage]) -> list[int]:
         queue = self._queues.get(queue_url)
         if queue is None:
             queue = self._queues[queue_url] = SqsQueue(queue_url, client=self._client)
         return [int(index) for index in await queue.send(messages)]
+
+    async def send_batches(self, requests: Sequence[SendRequest]) -> list[list[int] | Exception]:
+        replies = await asyncio.gather(*(self._send(url, messages) for url, messages in requests),
+                                       return_exceptions=True)  # fmt: skip
+        out: list[list[int] | Exception] = []
+        for reply in replies:
+            if isinstance(reply, BaseException) and not isinstance(reply, Exception):
+                raise reply  # cancellation and friends are not send failures
+            out.append(reply)
+        return out
 
     def close(self) -> None:
         if self._owned:

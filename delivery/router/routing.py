@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from delivery.client_config import ClientConfig
@@ -40,7 +41,7 @@ from delivery.router.plan import (
     RoutesOrProblem,
     plan_record,
 )
-from delivery.router.queues import QueueLocator, QueueSender
+from delivery.router.queues import QueueLocator, QueueSender, SendRequest
 from delivery.router.validation import decode_event
 from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI
 from delivery.sqs import OutgoingMessage
@@ -49,6 +50,7 @@ logger = logging.getLogger("delivery.router")
 RouterInput = str | bytes | Mapping[str, Any]
 _MAX_CACHED_ROUTES = 4096
 SEND_BATCH_LIMIT = 10  # SendMessageBatch maximum
+_NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
 
 
 class ConfigLookup(Protocol):
@@ -122,32 +124,55 @@ async def _load_routes(deps: RouterDeps, client_ids: set[str]) -> dict[str, Rout
     return dict(zip(ids, loaded, strict=True))
 
 
-async def _send_batches(sender: QueueSender, url: str, messages: list[OutgoingMessage]) -> set[int]:
-    """SendMessageBatch-sized calls (≤ 10 entries); returns the failed positions in ``messages``."""
-    failed: set[int] = set()
-    for start in range(0, len(messages), SEND_BATCH_LIMIT):
-        chunk = messages[start : start + SEND_BATCH_LIMIT]
-        failed.update(start + index for index in await sender.send(url, chunk))
-    return failed
+Owners = list[list[int]]  # per send request: the record index of each message
 
 
-async def _send_client(
-    deps: RouterDeps, client_id: str, items: list[tuple[int, Delivery]], sent: dict[int, int]
-) -> dict[int, str]:
-    """Sends one client's envelopes; returns {record index: failure cause}."""
+async def _send_all(sender: QueueSender, requests: list[SendRequest]) -> list[list[int] | Exception]:
+    if not requests:
+        return []
     try:
-        url = await deps.queues.url_for(client_id)
-        failed = await _send_batches(deps.sender, url, [OutgoingMessage(d.body) for _, d in items])
-    except Exception as exc:
-        log(logger, "error", "Envelope send failed", clientId=client_id, error=f"{type(exc).__name__}: {exc}")
-        return {index: f"{type(exc).__name__}: {exc}" for index, _ in items}
-    causes: dict[int, str] = {}
-    for position, (index, _) in enumerate(items):
-        if position in failed:
-            causes[index] = "SendMessageBatch entry failed"
-        else:
-            sent[index] = sent.get(index, 0) + 1
-    return causes
+        return list(await sender.send_batches(requests))
+    except Exception as exc:  # the adapter failed as a whole: every request failed
+        return [exc] * len(requests)
+
+
+def _cause(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _envelope_requests(
+    deps: RouterDeps, by_client: dict[str, list[tuple[int, Delivery]]], causes: dict[int, str]
+) -> tuple[list[SendRequest], Owners]:
+    """SendMessageBatch-sized requests per client queue; clients whose queue cannot be found go to causes."""
+    requests: list[SendRequest] = []
+    owners: Owners = []
+    for client_id, items in by_client.items():
+        try:
+            url = await deps.queues.url_for(client_id)
+        except Exception as exc:
+            log(logger, "error", "Delivery queue unavailable", clientId=client_id, error=_cause(exc))
+            causes.update((index, _cause(exc)) for index, _ in items)
+            continue
+        for start in range(0, len(items), SEND_BATCH_LIMIT):
+            chunk = items[start : start + SEND_BATCH_LIMIT]
+            requests.append((url, [OutgoingMessage(d.body, _NO_ATTRIBUTES) for _, d in chunk]))
+            owners.append([index for index, _ in chunk])
+    return requests, owners
+
+
+def _tally(
+    owners: Owners, results: list[list[int] | Exception], causes: dict[int, str], sent: dict[int, int]
+) -> None:
+    for owner, result in zip(owners, results, strict=True):
+        if isinstance(result, Exception):
+            causes.update((index, _cause(result)) for index in owner)
+            continue
+        failed = set(result)
+        for position, index in enumerate(owner):
+            if position in failed:
+                causes[index] = "SendMessageBatch entry failed"
+            else:
+                sent[index] = sent.get(index, 0) + 1
 
 
 async def _send_envelopes(deps: RouterDeps, records: list[RecordResult]) -> list[RecordResult]:
@@ -157,20 +182,18 @@ async def _send_envelopes(deps: RouterDeps, records: list[RecordResult]) -> list
             by_client[delivery.client_id].append((record.index, delivery))
     if not by_client:
         return records
+    causes: dict[int, str] = {}
     sent: dict[int, int] = {}
-    results = await asyncio.gather(
-        *(_send_client(deps, cid, items, sent) for cid, items in by_client.items())
-    )
-    causes = {index: cause for result in results for index, cause in result.items()}
-    out = []
-    for record in records:
-        count = sent.get(record.index, 0)
-        if record.index in causes:
-            record = replace(
-                record, fate=Fate.RETRY, reason="send_failed", error_message=causes[record.index]
-            )
-        out.append(replace(record, envelopes_sent=count) if count else record)
-    return out
+    requests, owners = await _envelope_requests(deps, by_client, causes)
+    _tally(owners, await _send_all(deps.sender, requests), causes, sent)
+    if not causes:
+        return records  # every planned envelope was sent
+    return [
+        replace(record, fate=Fate.RETRY, reason="send_failed", error_message=causes[record.index],
+                envelopes_sent=sent.get(record.index, 0))
+        if record.index in causes else record
+        for record in records
+    ]  # fmt: skip
 
 
 def raw_body(event: RouterInput) -> str:
@@ -197,14 +220,20 @@ async def _send_dead_letters(
     if not rejected or deps.dlq_url is None:
         return records
     messages = [dead_letter_message(r, raw_body(events[r.index])) for r in rejected]
-    try:
-        failed = {rejected[i].index for i in await _send_batches(deps.sender, deps.dlq_url, messages)}
-    except Exception as exc:
-        log(logger, "error", "Inbound DLQ send failed", error=f"{type(exc).__name__}: {exc}")
-        failed = {r.index for r in rejected}
+    requests: list[SendRequest] = []
+    owners: Owners = []
+    for start in range(0, len(messages), SEND_BATCH_LIMIT):
+        requests.append((deps.dlq_url, messages[start : start + SEND_BATCH_LIMIT]))
+        owners.append([r.index for r in rejected[start : start + SEND_BATCH_LIMIT]])
+    causes: dict[int, str] = {}
+    _tally(owners, await _send_all(deps.sender, requests), causes, {})
+    if causes:
+        log(logger, "error", "Inbound DLQ send failed", errors=sorted(set(causes.values())))
     return [
-        replace(r, fate=Fate.RETRY, reason="dlq_send_failed") if r.index in failed else r for r in records
-    ]
+        replace(r, fate=Fate.RETRY, reason="dlq_send_failed", error_message=causes[r.index])
+        if r.index in causes else r
+        for r in records
+    ]  # fmt: skip
 
 
 async def route_events(events: Sequence[RouterInput], deps: RouterDeps) -> RouteReport:

@@ -168,9 +168,8 @@ def _literal(obj: Mapping[str, Any], key: str, expected: str, issues: Issues) ->
 
 def _check_extensions(event: Mapping[str, Any], issues: Issues) -> None:
     """CloudEvents extension attributes: 1-20 lower-case letters/digits, scalar values."""
-    for name, value in event.items():
-        if name in _ENVELOPE_KEYS:
-            continue
+    for name in event.keys() - _ENVELOPE_KEYS:
+        value = event[name]
         if _EXTENSION_NAME.fullmatch(name) is None:
             issues.append(EventIssue(name, f"unknown attribute: {_BAD_NAME}"))
         elif type(value) not in (str, int, bool):

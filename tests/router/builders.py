@@ -138,8 +138,11 @@ class DictConfigs:
 class FakeQueues:
     """``QueueLocator`` + ``QueueSender`` recording every send; ``fail`` makes entries or clients fail."""
 
-    def __init__(self, missing: Sequence[str] = (), failing_bodies: Sequence[str] = ()):
+    def __init__(
+        self, missing: Sequence[str] = (), failing_bodies: Sequence[str] = (), broken_urls: Sequence[str] = ()
+    ):
         self.missing = set(missing)
+        self.broken_urls = set(broken_urls)
         self.failing_bodies = set(failing_bodies)
         self.sent: dict[str, list[OutgoingMessage]] = {}
         self.calls: list[tuple[str, int]] = []
@@ -151,13 +154,19 @@ class FakeQueues:
             raise QueueUnavailable(f"delivery queue for '{client_id}' does not exist")
         return f"queue://{client_id}"
 
-    async def send(self, queue_url: str, messages: Sequence[OutgoingMessage]) -> list[int]:
-        self.calls.append((queue_url, len(messages)))
-        failed = [
-            i for i, m in enumerate(messages) if any(marker in m.body for marker in self.failing_bodies)
-        ]
-        self.sent.setdefault(queue_url, []).extend(m for i, m in enumerate(messages) if i not in failed)
-        return failed
+    async def send_batches(self, requests: Sequence[tuple[str, Sequence[OutgoingMessage]]]) -> list[Any]:
+        out: list[Any] = []
+        for queue_url, messages in requests:
+            self.calls.append((queue_url, len(messages)))
+            if queue_url in self.broken_urls:
+                out.append(ConnectionError(f"cannot reach {queue_url}"))
+                continue
+            failed = [
+                i for i, m in enumerate(messages) if any(mark in m.body for mark in self.failing_bodies)
+            ]
+            self.sent.setdefault(queue_url, []).extend(m for i, m in enumerate(messages) if i not in failed)
+            out.append(failed)
+        return out
 
     def bodies(self, queue_url: str) -> list[str]:
         return [m.body for m in self.sent.get(queue_url, [])]

@@ -128,6 +128,17 @@ async def test_failed_dead_letter_send_leaves_the_record_for_retry() -> None:
     assert (report.records[0].fate, report.records[0].reason) == (Fate.RETRY, "dlq_send_failed")
 
 
+async def test_whole_send_failure_retries_that_queues_records() -> None:
+    queues = FakeQueues(broken_urls=["queue://client-b"])
+    events = [message_event(clientId="client-b"), message_event(clientId="client-a")]
+    report = await route_events(events, make_deps(fanout_configs(), queues))
+    assert [(r.fate, r.reason) for r in report.records] == [
+        (Fate.RETRY, "send_failed"),
+        (Fate.ROUTED, "routed"),
+    ]
+    assert report.records[0].error_message == "ConnectionError: cannot reach queue://client-b"
+
+
 async def test_sends_are_batched_by_ten(queues: FakeQueues) -> None:
     events = [message_event(clientId="client-b", messageId=f"m-{i}") for i in range(23)]
     report = await route_events(events, make_deps(fanout_configs(), queues))

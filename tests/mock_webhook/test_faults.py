@@ -20,8 +20,10 @@ def test_status_sequence_with_repeat_then_normal_handling() -> None:
     runner = ScriptRunner(script, 0.0)
     actions = [runner.next_action(0.0) for _ in range(4)]
     assert [a.status if a else None for a in actions] == [503, 503, 429, None]
-    assert actions[2] is not None and actions[2].headers == (("Retry-After", "3"),)
-    assert actions[0] is not None and actions[0].body == b'{"message":"Scripted status 503"}'
+    assert actions[2] is not None
+    assert actions[2].headers == (("Retry-After", "3"),)
+    assert actions[0] is not None
+    assert actions[0].body == b'{"message":"Scripted status 503"}'
 
 
 def test_loop_and_forever() -> None:
@@ -53,16 +55,21 @@ def test_delay_reset_and_slow_body_actions() -> None:
         parse_script([{"delayMs": 250}, {"reset": True}, {"slowBodyMs": 1000, "status": 200}]), 0
     )
     delay, reset, slow = (runner.next_action(0.0) for _ in range(3))
-    assert delay is not None and (delay.delay_s, delay.status, delay.label) == (0.25, None, "step 0")
-    assert reset is not None and reset.reset
-    assert slow is not None and (slow.slow_body_s, slow.status) == (1.0, 200)
+    assert delay is not None
+    assert (delay.delay_s, delay.status, delay.label) == (0.25, None, "step 0")
+    assert reset is not None
+    assert reset.reset
+    assert slow is not None
+    assert (slow.slow_body_s, slow.status) == (1.0, 200)
 
 
 def test_rate_limit_token_bucket() -> None:
     runner = ScriptRunner(parse_script({"rateLimit": {"perSecond": 10, "retryAfterS": 2}}), 0.0)
     assert _statuses(runner, 10, now_s=0.0) == [None] * 10
     limited = runner.next_action(0.0)
-    assert limited is not None and limited.status == 429 and limited.headers == (("Retry-After", "2"),)
+    assert limited is not None
+    assert limited.status == 429
+    assert limited.headers == (("Retry-After", "2"),)
     assert _statuses(runner, 1, now_s=0.1) == [None]  # one token refilled after 100 ms
     assert _statuses(runner, 1, now_s=0.1) == [429]
 

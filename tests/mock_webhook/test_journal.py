@@ -44,7 +44,8 @@ def test_record_json_masks_secrets() -> None:
     headers = data["headers"]
     assert isinstance(headers, dict)
     assert headers["content-type"] == "application/json"
-    assert headers["x-api-key"].startswith("***sha256:") and "secret" not in headers["x-api-key"]
+    assert headers["x-api-key"].startswith("***sha256:")
+    assert "secret" not in headers["x-api-key"]
     assert headers["authorization"].startswith("***")
     assert set(data) >= {
         "seq",
@@ -69,7 +70,8 @@ async def test_wait_is_resolved_by_append() -> None:
     started = time.monotonic()
     journal.append(_record(journal, path="/a"))
     reached, found = await waiter
-    assert reached and len(found) == 3
+    assert reached
+    assert len(found) == 3
     assert time.monotonic() - started < 0.5
 
 
@@ -78,7 +80,8 @@ async def test_wait_times_out_with_what_it_found() -> None:
     journal.append(_record(journal, message_id="x"))
     started = time.monotonic()
     reached, found = await journal.wait(RequestFilter(message_id="x"), 2, timeout_s=0.2)
-    assert not reached and len(found) == 1
+    assert not reached
+    assert len(found) == 1
     assert 0.15 <= time.monotonic() - started < 2
 
 
@@ -94,7 +97,8 @@ def test_stats_counts_by_path_and_status() -> None:
     assert paths["/t1"]["byStatus"] == {"200": 2, "503": 1}
     assert paths["/t2"]["byStatus"] == {"429": 1}
     assert stats["latencyMs"] == {"p50": 1.5, "p95": 1.5, "p99": 1.5, "max": 1.5}
-    assert journal.clear() == 4 and journal.stats()["total"] == 0
+    assert journal.clear() == 4
+    assert journal.stats()["total"] == 0
 
 
 def test_memory_stays_bounded_over_100k_requests() -> None:
@@ -111,5 +115,6 @@ def test_memory_stays_bounded_over_100k_requests() -> None:
         after_100k, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert len(journal) == 1_000 and journal.total == 100_000
+    assert len(journal) == 1_000
+    assert journal.total == 100_000
     assert after_100k < after_10k * 1.1 + 64 * 1024, (after_10k, after_100k)

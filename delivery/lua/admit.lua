@@ -44,7 +44,6 @@ local ttl = tonumber(ARGV[9]) or 0
 local h = redis.call('HMGET', key, 'is_open', 'switched_at', 'bucket_tokens', 'bucket_refilled_at')
 local is_open = h[1] == '1'
 local switched_at = tonumber(h[2]) or 0
-local new_bucket = h[4] == false
 local tokens = tonumber(h[3]) or capacity
 local refilled_at = tonumber(h[4]) or now
 if not cb_enabled then

@@ -4,12 +4,15 @@
 ``MessageStatusEvent`` / ``ChannelStatusEvent`` is already checked and case-normalised (enum members in
 their canonical spelling, see ``vocabulary``); fields the router does not know are not carried at all, so
 nothing outside the allow-list can reach a client (T7.10).
+
+The per-event values are ``NamedTuple``s rather than frozen dataclasses: just as immutable and typed, and
+about twice as fast to build, which matters on the router's hot path (see tests/bench/test_router_bench.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import NamedTuple
 
 from delivery.router.vocabulary import CallbackType, ErrorCode, EventType
 
@@ -43,22 +46,19 @@ class Rejection:
         return text if len(text) <= MAX_ERROR_MESSAGE_CHARS else text[: MAX_ERROR_MESSAGE_CHARS - 1] + "…"
 
 
-@dataclass(frozen=True, slots=True)
-class RoutingPlan:
+class RoutingPlan(NamedTuple):
     id: str
     name: str
     version: str
     created_date: str
 
 
-@dataclass(frozen=True, slots=True)
-class Channel:
+class Channel(NamedTuple):
     type: str  # canonical, e.g. NHSAPP
     channel_status: str  # canonical, e.g. DELIVERED
 
 
-@dataclass(frozen=True, slots=True)
-class MessageStatusEvent:
+class MessageStatusEvent(NamedTuple):
     event_id: str
     client_id: str
     message_id: str
@@ -71,12 +71,16 @@ class MessageStatusEvent:
     message_failure_reason_code: str | None = None
     previous_message_status: str | None = None
 
-    event_type: ClassVar[EventType] = EventType.MESSAGE_STATUS
-    callback_type: ClassVar[CallbackType] = CallbackType.MESSAGE_STATUS
+    @property
+    def event_type(self) -> EventType:
+        return EventType.MESSAGE_STATUS
+
+    @property
+    def callback_type(self) -> CallbackType:
+        return CallbackType.MESSAGE_STATUS
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelStatusEvent:
+class ChannelStatusEvent(NamedTuple):
     event_id: str
     client_id: str
     message_id: str
@@ -93,8 +97,13 @@ class ChannelStatusEvent:
     previous_channel_status: str | None = None
     previous_supplier_status: str | None = None
 
-    event_type: ClassVar[EventType] = EventType.CHANNEL_STATUS
-    callback_type: ClassVar[CallbackType] = CallbackType.CHANNEL_STATUS
+    @property
+    def event_type(self) -> EventType:
+        return EventType.CHANNEL_STATUS
+
+    @property
+    def callback_type(self) -> CallbackType:
+        return CallbackType.CHANNEL_STATUS
 
 
 StatusEvent = MessageStatusEvent | ChannelStatusEvent

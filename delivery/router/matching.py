@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from delivery.client_config import ChannelStatusSubscription, ClientConfig, MessageStatusSubscription
 from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, StatusEvent
@@ -46,8 +47,7 @@ class ClientRoutes:
     channel_rules: tuple[ChannelRule, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     callback_type: CallbackType
     subscription_ids: tuple[str, ...] = ()  # every matching subscription, config order
     deliveries: tuple[

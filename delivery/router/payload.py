@@ -23,8 +23,7 @@ import hashlib
 import json
 import json.encoder
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, StatusEvent
@@ -48,10 +47,10 @@ def _encoder(sort_keys: bool) -> Callable[[Any], str]:
 
 _compact = _encoder(sort_keys=False)
 _canonical = _encoder(sort_keys=True)
+_string: Callable[[str], str] = json.encoder.encode_basestring  # one JSON string, non-ASCII kept
 
 
-@dataclass(frozen=True, slots=True)
-class Callback:
+class Callback(NamedTuple):
     """The payload for one event, and its one serialisation (what every envelope for it carries)."""
 
     callback_type: CallbackType
@@ -144,5 +143,7 @@ def build_callback(event: StatusEvent, root_uri: str) -> Callback:
 def envelope_body(payload_json: str, subscription_id: str, target_id: str) -> str:
     """The delivery-queue body ``{"payload": ..., "subscriptionId": ..., "targetId": ...}`` (compact JSON,
     identical to serialising the whole object at once, without re-encoding the payload per target)."""
-    sub, target = _compact(subscription_id), _compact(target_id)
-    return f'{{"payload":{payload_json},"subscriptionId":{sub},"targetId":{target}}}'
+    return (
+        f'{{"payload":{payload_json},"subscriptionId":{_string(subscription_id)},'
+        f'"targetId":{_string(target_id)}}}'
+    )

@@ -14,9 +14,9 @@ Config outcomes (T8 "config missing vs unreadable vs invalid"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.matching import ClientRoutes, match_event
@@ -43,8 +43,7 @@ class ConfigProblem:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One envelope for one target on the client's delivery queue."""
 
     client_id: str
@@ -53,9 +52,8 @@ class Delivery:
     body: str
 
 
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    index: int  # position in the batch
+class RecordResult(NamedTuple):
+    position: int  # index in the batch
     fate: Fate
     reason: str  # routed | no_config | no_matching_subscription | INVALID_EVENT | config_unavailable | ...
     client_id: str | None = None
@@ -79,7 +77,7 @@ class RouteReport:
 
     @property
     def retry_indexes(self) -> tuple[int, ...]:
-        return tuple(r.index for r in self.records if r.fate is Fate.RETRY)
+        return tuple(r.position for r in self.records if r.fate is Fate.RETRY)
 
     @property
     def envelopes_sent(self) -> int:
@@ -117,7 +115,7 @@ def _config_problem(base: RecordResult, problem: ConfigProblem) -> RecordResult:
 
 
 def _replace(base: RecordResult, fate: Fate, reason: str, **changes: object) -> RecordResult:
-    return replace(base, fate=fate, reason=reason, **changes)  # type: ignore[arg-type]
+    return base._replace(fate=fate, reason=reason, **changes)  # type: ignore[arg-type]
 
 
 def _event_result(index: int, event: StatusEvent, fate: Fate, reason: str, **extra: Any) -> RecordResult:

@@ -19,7 +19,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -179,7 +179,7 @@ async def _send_envelopes(deps: RouterDeps, records: list[RecordResult]) -> list
     by_client: dict[str, list[tuple[int, Delivery]]] = defaultdict(list)
     for record in records:
         for delivery in record.deliveries:
-            by_client[delivery.client_id].append((record.index, delivery))
+            by_client[delivery.client_id].append((record.position, delivery))
     if not by_client:
         return records
     causes: dict[int, str] = {}
@@ -189,9 +189,9 @@ async def _send_envelopes(deps: RouterDeps, records: list[RecordResult]) -> list
     if not causes:
         return records  # every planned envelope was sent
     return [
-        replace(record, fate=Fate.RETRY, reason="send_failed", error_message=causes[record.index],
-                envelopes_sent=sent.get(record.index, 0))
-        if record.index in causes else record
+        record._replace(fate=Fate.RETRY, reason="send_failed", error_message=causes[record.position],
+                envelopes_sent=sent.get(record.position, 0))
+        if record.position in causes else record
         for record in records
     ]  # fmt: skip
 
@@ -219,19 +219,19 @@ async def _send_dead_letters(
     rejected = [r for r in records if r.fate is Fate.DEAD_LETTERED]
     if not rejected or deps.dlq_url is None:
         return records
-    messages = [dead_letter_message(r, raw_body(events[r.index])) for r in rejected]
+    messages = [dead_letter_message(r, raw_body(events[r.position])) for r in rejected]
     requests: list[SendRequest] = []
     owners: Owners = []
     for start in range(0, len(messages), SEND_BATCH_LIMIT):
         requests.append((deps.dlq_url, messages[start : start + SEND_BATCH_LIMIT]))
-        owners.append([r.index for r in rejected[start : start + SEND_BATCH_LIMIT]])
+        owners.append([r.position for r in rejected[start : start + SEND_BATCH_LIMIT]])
     causes: dict[int, str] = {}
     _tally(owners, await _send_all(deps.sender, requests), causes, {})
     if causes:
         log(logger, "error", "Inbound DLQ send failed", errors=sorted(set(causes.values())))
     return [
-        replace(r, fate=Fate.RETRY, reason="dlq_send_failed", error_message=causes[r.index])
-        if r.index in causes else r
+        r._replace(fate=Fate.RETRY, reason="dlq_send_failed", error_message=causes[r.position])
+        if r.position in causes else r
         for r in records
     ]  # fmt: skip
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import date
 from typing import Any, Final
 
 from delivery.router.events import (
@@ -41,7 +41,10 @@ from delivery.router.vocabulary import (
 )
 
 Issues = list[EventIssue]
-_RFC3339: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})")
+_RFC3339: Final = re.compile(
+    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)"
+    r"(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+)
 _EXTENSION_NAME: Final = re.compile(r"[a-z0-9]{1,20}")
 _ENVELOPE_KEYS: Final = frozenset(
     {
@@ -132,10 +135,13 @@ def _optional_member(
 
 
 def is_rfc3339(value: str) -> bool:
+    """RFC 3339 date-time; the calendar is only consulted for days 29-31 (the regex checks the ranges)."""
     if _RFC3339.fullmatch(value) is None:
         return False
+    if value[8:10] < "29":
+        return True
     try:
-        datetime.fromisoformat(value[:19])
+        date.fromisoformat(value[:10])
     except ValueError:
         return False
     return True

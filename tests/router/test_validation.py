@@ -17,6 +17,7 @@ from delivery.router import (
     decode_event,
     validate_event,
 )
+from delivery.router.validation import is_rfc3339
 from tests.router.builders import DELETE, channel_event, message_event
 
 ALL_TYPES = "uk.nhs.notify.channel.status.PUBLISHED.v1 | uk.nhs.notify.message.status.PUBLISHED.v1"
@@ -256,3 +257,25 @@ def test_error_message_is_bounded() -> None:
     message = rejected(message_event(channels=channels)).message
     assert len(message) == 8192
     assert message.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("2026-02-05T10:15:00Z", True),
+        ("2028-02-29T10:15:00Z", True),  # leap year
+        ("2026-12-31T23:59:60Z", True),  # leap second
+        ("2026-02-05T10:15:00.5-05:30", True),
+        ("2026-02-29T10:15:00Z", False),
+        ("2026-04-31T10:15:00Z", False),
+        ("2026-13-01T10:15:00Z", False),
+        ("2026-02-05T24:00:00Z", False),
+        ("2026-02-05T10:15Z", False),
+        ("2026-02-05 10:15:00Z", False),
+        ("2026-02-05T10:15:00", False),  # no offset
+        ("2026-02-05T10:15:00+0100", False),
+        ("2026-02-05T10:15:00z", False),
+    ],
+)
+def test_rfc3339_rules(value: str, valid: bool) -> None:
+    assert is_rfc3339(value) is valid

@@ -5,12 +5,16 @@ hooks the connector instead: :class:`PinnedConnector` overrides ``TCPConnector._
 one place every new connection passes through, unchanged from aiohttp 3.9 to 3.14), computes
 ``base64(SHA-256(SPKI DER))`` of the server leaf and compares it with every configured pin. A connector
 holds connections for one pin set only, so a pinned request can never reuse a connection that was
-opened without (or with other) pins.
+opened without (or with other) pins. The same hook tells the transport whether a request opened a new
+connection (:data:`CONNECTION_NOTE`).
 """
 
 from __future__ import annotations
 
 import hmac
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -21,6 +25,20 @@ if TYPE_CHECKING:
     from aiohttp.client_proto import ResponseHandler
 
 PINNING_ERROR_CODE = "ERR_CERT_PINNING_FAILED"
+
+
+@dataclass(slots=True)
+class ConnectionNote:
+    """Set by the connector when the current request had to open a new connection (and how long it took)."""
+
+    new_connection: bool = False
+    connect_ms: float | None = None
+
+
+# The request's task sets a note; aiohttp opens the connection in that same task (``connector.connect``
+# awaits ``_create_connection`` directly), so the connector can mark it. Cheaper than a TraceConfig, which
+# makes aiohttp await a dozen trace signals on every request.
+CONNECTION_NOTE: ContextVar[ConnectionNote | None] = ContextVar("callbacks_connection_note", default=None)
 
 
 class SpkiPinMismatch(aiohttp.ClientConnectionError):
@@ -70,7 +88,12 @@ class PinnedConnector(aiohttp.TCPConnector):
         traces: list[Any],
         timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 -- aiohttp's signature, overridden as is
     ) -> ResponseHandler:
+        started_s = time.perf_counter()
         proto = await super()._create_connection(req, traces, timeout)
+        note = CONNECTION_NOTE.get()
+        if note is not None:
+            note.new_connection = True
+            note.connect_ms = (time.perf_counter() - started_s) * 1000
         if self.spki_pins:
             self._check(proto)
         return proto

@@ -321,6 +321,11 @@ class TlsProvider:
     def describe(self) -> str:
         return self._cached.source if self._cached else "not loaded"
 
+    def fresh_material(self) -> TlsMaterial | None:
+        """The cached material if it needs no reload now (no I/O), else None."""
+        cached = self._cached
+        return cached if cached is not None and self._clock_ms() < self._reload_at_ms else None
+
     async def material(self) -> TlsMaterial:
         cached = self._cached
         if cached is not None and self._clock_ms() < self._reload_at_ms:

@@ -19,49 +19,20 @@ problem: the caller requeues, SPEC P9).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from types import SimpleNamespace
-from typing import Any
 
 import aiohttp
 
 from delivery.models import HttpResult, OutgoingRequest, TlsIdentity, TransportFailure
-from delivery.pinning import PinnedConnector
+from delivery.pinning import CONNECTION_NOTE, ConnectionNote, PinnedConnector
 from delivery.ssl_contexts import ContextEntry, SslContexts
 from delivery.tls_errors import Phase, failure, failure_from_exception
 from delivery.tls_material import MISSING_S3_MESSAGE, TlsMaterial, TlsMaterialError, TlsProvider
 
 EXCERPT_BYTES = 4096
 DRAIN_LIMIT_BYTES = 65_536
-USER_AGENT = "enhanced-callbacks"
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 PoolKey = tuple[TlsIdentity, int, tuple[str, ...]]
-
-
-@dataclass(slots=True)
-class _AttemptTrace:
-    """Filled by aiohttp trace signals for one attempt."""
-
-    new_connection: bool = False
-    response_started: bool = False
-    connect_ms: float | None = None
-    marks: dict[str, float] = field(default_factory=dict)
-
-
-def _trace_config() -> aiohttp.TraceConfig:
-    config = aiohttp.TraceConfig()
-
-    async def create_start(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
-        ctx.trace_request_ctx.marks["connect"] = time.perf_counter()
-
-    async def create_end(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
-        trace: _AttemptTrace = ctx.trace_request_ctx
-        trace.new_connection = True
-        trace.connect_ms = (time.perf_counter() - trace.marks.get("connect", time.perf_counter())) * 1000
-
-    config.on_connection_create_start.append(create_start)
-    config.on_connection_create_end.append(create_end)
-    return config
+FastKey = tuple[bool, tuple[str, ...]]
 
 
 async def read_bounded(
@@ -101,22 +72,28 @@ class HttpsTransport:
         self._keepalive_timeout_s = keepalive_timeout_s
         self._excerpt_bytes = excerpt_bytes
         self._sessions: dict[PoolKey, aiohttp.ClientSession] = {}
+        self._fast: dict[FastKey, tuple[TlsMaterial | None, aiohttp.ClientSession]] = {}
         self._retired: list[aiohttp.ClientSession] = []
+        self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
+        self._has_client_source = bool(tls and tls.settings.has_client_source)
+        self._has_ca_source = bool(tls and tls.settings.has_ca_source)
         self._closed = False
 
     async def send(self, request: OutgoingRequest) -> HttpResult | TransportFailure:
         started_s = time.perf_counter()
-        session = await self._session_for(request)
+        session = self._cached_session(request) or await self._session_for(request)
         result, phase = await self._attempt(session, request, started_s, request.timeout_s)
-        remaining_s = request.timeout_s - (time.perf_counter() - started_s)
-        if _stale_connection(result, phase) and remaining_s > 0:
-            result, _ = await self._attempt(session, request, started_s, remaining_s)
+        if phase is not None and _stale_connection(result, phase):
+            remaining_s = request.timeout_s - (time.perf_counter() - started_s)
+            if remaining_s > 0:
+                result, _ = await self._attempt(session, request, started_s, remaining_s)
         return result
 
     async def close(self) -> None:
         self._closed = True
         sessions = [*self._sessions.values(), *self._retired]
         self._sessions.clear()
+        self._fast.clear()
         self._retired.clear()
         for session in sessions:
             await session.close()
@@ -125,26 +102,37 @@ class HttpsTransport:
     def pool_count(self) -> int:
         return len(self._sessions)
 
+    def _cached_session(self, request: OutgoingRequest) -> aiohttp.ClientSession | None:
+        """The hot path: the pool used last time for this (mtls, pins), if its material is still current."""
+        hit = self._fast.get((request.mtls, request.spki_pins))
+        if hit is None or self._closed:
+            return None
+        if self._tls is not None and (request.mtls or self._has_ca_source):
+            return hit[1] if hit[0] is not None and hit[0] is self._tls.fresh_material() else None
+        return hit[1]
+
     async def _session_for(self, request: OutgoingRequest) -> aiohttp.ClientSession:
         if self._closed:
             raise RuntimeError("HttpsTransport is closed")
-        entry = self._contexts.get(await self._material_for(request), present_client_cert=request.mtls)
+        material = await self._material_for(request)
+        fast_key: FastKey = (request.mtls, request.spki_pins)
+        entry = self._contexts.get(material, present_client_cert=request.mtls)
         pins = tuple(sorted({pin.strip() for pin in request.spki_pins if pin.strip()}))
         key: PoolKey = (entry.identity, entry.version, pins)
         session = self._sessions.get(key)
         if session is None:
             self._retire_older(entry)
             session = self._sessions[key] = self._new_session(entry, pins)
+        self._fast[fast_key] = (material, session)
         return session
 
     async def _material_for(self, request: OutgoingRequest) -> TlsMaterial | None:
-        settings = self._tls.settings if self._tls else None
-        if request.mtls and (self._tls is None or settings is None or not settings.has_client_source):
+        if request.mtls and not self._has_client_source:
             raise TlsMaterialError(
                 f"{MISSING_S3_MESSAGE} (or MTLS_CERT_SECRET_ARN, or MTLS_CERT_FILE and MTLS_KEY_FILE): "
                 f"target '{request.target_id}' has mtls.enabled"
             )
-        if self._tls is not None and (request.mtls or (settings is not None and settings.has_ca_source)):
+        if self._tls is not None and (request.mtls or self._has_ca_source):
             return await self._tls.material()
         return None
 
@@ -152,6 +140,7 @@ class HttpsTransport:
         """Sessions built on an older context of the same identity: stop using them (closed at close())."""
         for key in [k for k in self._sessions if k[0] == entry.identity and k[1] != entry.version]:
             self._retired.append(self._sessions.pop(key))
+        self._fast = {k: v for k, v in self._fast.items() if v[1] not in self._retired}
 
     def _new_session(self, entry: ContextEntry, pins: tuple[str, ...]) -> aiohttp.ClientSession:
         connector = PinnedConnector(
@@ -162,44 +151,54 @@ class HttpsTransport:
             keepalive_timeout=self._keepalive_timeout_s,
         )
         return aiohttp.ClientSession(
-            connector=connector,
-            trace_configs=[_trace_config()],
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-            headers={"User-Agent": USER_AGENT},
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
         )
+
+    def _timeout(self, total_s: float, connect_s: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get((total_s, connect_s))
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=total_s, sock_connect=connect_s)
+            if len(self._timeouts) < 256:
+                self._timeouts[(total_s, connect_s)] = timeout
+        return timeout
 
     async def _attempt(
         self, session: aiohttp.ClientSession, request: OutgoingRequest, started_s: float, budget_s: float
-    ) -> tuple[HttpResult | TransportFailure, Phase]:
-        trace = _AttemptTrace()
-        timeout = aiohttp.ClientTimeout(total=budget_s, sock_connect=request.connect_timeout_s)
+    ) -> tuple[HttpResult | TransportFailure, Phase | None]:
+        """One POST; the phase is returned only with a failure (it says whether a retry can help)."""
+        note = ConnectionNote()
+        token = CONNECTION_NOTE.set(note)
+        started = False
         try:
             async with session.post(
                 request.url,
                 data=request.body,
-                headers=list(request.headers),
+                headers=request.headers,
                 allow_redirects=False,
-                timeout=timeout,
-                trace_request_ctx=trace,
+                timeout=self._timeout(budget_s, request.connect_timeout_s),
             ) as response:
-                trace.response_started = True
-                result = await self._result(response, trace, started_s)
+                started = True
+                return await self._result(response, note, started_s), None
         except _NETWORK_ERRORS as exc:
-            phase = _phase(trace, request)
+            phase = Phase(note.new_connection, started, request.connect_timeout_s, request.timeout_s)
             return failure_from_exception(exc, phase, _elapsed_ms(started_s)), phase
         except ValueError as exc:  # e.g. a URL aiohttp cannot use
-            return failure("EINVALIDURL", f"invalid URL: {exc}", _elapsed_ms(started_s)), _phase(
-                trace, request
-            )
-        return result, _phase(trace, request)
+            return failure("EINVALIDURL", f"invalid URL: {exc}", _elapsed_ms(started_s)), None
+        finally:
+            CONNECTION_NOTE.reset(token)
 
     async def _result(
-        self, response: aiohttp.ClientResponse, trace: _AttemptTrace, started_s: float
+        self, response: aiohttp.ClientResponse, note: ConnectionNote, started_s: float
     ) -> HttpResult:
         keep_bytes = 0 if 200 <= response.status < 300 else self._excerpt_bytes
+        length = response.content_length
         try:
-            kept, at_end = await read_bounded(response.content, keep_bytes, DRAIN_LIMIT_BYTES)
+            if (
+                length is not None and length <= DRAIN_LIMIT_BYTES
+            ):  # the common case: one read, as bare aiohttp
+                kept, at_end = (await response.read())[:keep_bytes], True
+            else:
+                kept, at_end = await read_bounded(response.content, keep_bytes, DRAIN_LIMIT_BYTES)
         except _NETWORK_ERRORS:  # the status is what counts; the body was a courtesy
             kept, at_end = b"", False
         if not at_end:
@@ -207,14 +206,10 @@ class HttpsTransport:
         return HttpResult(
             status=response.status,
             retry_after=response.headers.get("Retry-After"),
-            body_excerpt=kept.decode("utf-8", "replace"),
+            body_excerpt=kept.decode("utf-8", "replace") if kept else "",
             elapsed_ms=_elapsed_ms(started_s),
-            new_connection=trace.new_connection,
+            new_connection=note.new_connection,
         )
-
-
-def _phase(trace: _AttemptTrace, request: OutgoingRequest) -> Phase:
-    return Phase(trace.new_connection, trace.response_started, request.connect_timeout_s, request.timeout_s)
 
 
 def _stale_connection(result: HttpResult | TransportFailure, phase: Phase) -> bool:

@@ -56,10 +56,16 @@ class LoopResult:
     ok: int
     errors: int
     elapsed_s: float
+    cpu_s: float = 0.0  # CPU time of this (client) process; the bench server is another process
 
     @property
     def rps(self) -> float:
         return self.ok / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        done = self.ok + self.errors
+        return self.cpu_s * 1e6 / done if done else 0.0
 
 
 def signed_request(i: int) -> tuple[bytes, tuple[tuple[str, str], ...]]:
@@ -117,6 +123,7 @@ async def run_for(
 ) -> LoopResult:
     """``concurrency`` workers call ``send(i)`` until ``duration_s`` has passed; counts True/False results."""
     counts = [0, 0]
+    cpu_started = time.process_time()
     started = time.perf_counter()
     deadline = started + duration_s
 
@@ -127,7 +134,7 @@ async def run_for(
             i += concurrency
 
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
-    return LoopResult(counts[0], counts[1], time.perf_counter() - started)
+    return LoopResult(counts[0], counts[1], time.perf_counter() - started, time.process_time() - cpu_started)
 
 
 def aiohttp_sender(session: aiohttp.ClientSession, url: str) -> Callable[[int], Awaitable[bool]]:

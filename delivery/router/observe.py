@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 
 from delivery.emf import EmfEmitter
 from delivery.logs import log
@@ -88,9 +89,9 @@ def _log_record(record: RecordResult) -> None:
         )
 
 
-def _log_invalid_configs(report: RouteReport) -> None:
+def _log_invalid_configs(records: Iterable[RecordResult]) -> None:
     problems: dict[str, tuple[str, int]] = {}
-    for record in report.records:
+    for record in records:
         if record.error_code == ErrorCode.CLIENT_CONFIG_INVALID.value and record.client_id:
             _, seen = problems.get(record.client_id, ("", 0))
             problems[record.client_id] = (record.error_message or "", seen + 1)
@@ -101,24 +102,28 @@ def _log_invalid_configs(report: RouteReport) -> None:
 def observe(report: RouteReport, emitter: EmfEmitter | None) -> None:
     """Per-record logs, one error per client with an invalid config, the batch summary, metrics."""
     try:
-        verbose = logger.isEnabledFor(logging.INFO)
-        for record in report.records:
-            if verbose or record.fate in _WARN_FATES:
+        unusual = [r for r in report.records if r.fate in _WARN_FATES]
+        if logger.isEnabledFor(logging.INFO):
+            for record in report.records:
                 _log_record(record)
-        _log_invalid_configs(report)
-        counts = report.counts()
-        log(
-            logger,
-            "info",
-            "Router batch complete",
-            batchSize=len(report.records),
-            routed=counts["routed"],
-            filteredOut=counts["filtered_out"],
-            deadLettered=counts["dead_lettered"],
-            retry=counts["retry"],
-            envelopesSent=report.envelopes_sent,
-            processingTimeMs=round(report.duration_ms, 3),
-        )
+            counts = report.counts()
+            log(
+                logger,
+                "info",
+                "Router batch complete",
+                batchSize=len(report.records),
+                routed=counts["routed"],
+                filteredOut=counts["filtered_out"],
+                deadLettered=counts["dead_lettered"],
+                retry=counts["retry"],
+                envelopesSent=report.envelopes_sent,
+                processingTimeMs=round(report.duration_ms, 3),
+            )
+        else:
+            for record in unusual:
+                _log_record(record)
+        if unusual:
+            _log_invalid_configs(unusual)
         if emitter is not None:
             emit_metrics(emitter, report)
     except Exception:  # observability must never break routing

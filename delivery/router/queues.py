@@ -1,7 +1,7 @@
 """SQS adapters of the router: where each client's delivery queue is, and batched sends to it.
 
     QueueLocator  url_for(client_id) -> queue URL           (raises QueueUnavailable)
-    QueueSender   send_batches([(queue_url, [≤ 10 OutgoingMessage])]) -> per request failed positions | error
+    QueueSender   send_batches([(queue_url, [≤ 10 body | OutgoingMessage])]) -> failed positions | error
 
 ``SqsQueueLocator`` resolves ``<prefix>-<clientId>-delivery-queue`` with GetQueueUrl (successes cached for
 the life of the process) unless an explicit ``{clientId: url}`` mapping names the queue. ``SqsSender`` reuses
@@ -26,7 +26,8 @@ class QueueLocator(Protocol):
     async def url_for(self, client_id: str) -> str: ...
 
 
-SendRequest = tuple[str, Sequence[OutgoingMessage]]  # (queue URL, ≤ 10 messages)
+QueueMessage = str | OutgoingMessage  # a plain string is a body without attributes
+SendRequest = tuple[str, Sequence[QueueMessage]]  # (queue URL, ≤ 10 messages)
 
 
 class QueueSender(Protocol):
@@ -87,11 +88,12 @@ class SqsSender:
         self._client, self._owned = _sqs_client(client)
         self._queues: dict[str, SqsQueue] = {}
 
-    async def _send(self, queue_url: str, messages: Sequence[OutgoingMessage]) -> list[int]:
+    async def _send(self, queue_url: str, messages: Sequence[QueueMessage]) -> list[int]:
         queue = self._queues.get(queue_url)
         if queue is None:
             queue = self._queues[queue_url] = SqsQueue(queue_url, client=self._client)
-        return [int(index) for index in await queue.send(messages)]
+        outgoing = [OutgoingMessage(m) if isinstance(m, str) else m for m in messages]
+        return [int(index) for index in await queue.send(outgoing)]
 
     async def send_batches(self, requests: Sequence[SendRequest]) -> list[list[int] | Exception]:
         replies = await asyncio.gather(*(self._send(url, messages) for url, messages in requests),

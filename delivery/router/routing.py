@@ -20,7 +20,6 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Protocol
 
 from delivery.client_config import ClientConfig
@@ -50,7 +49,6 @@ logger = logging.getLogger("delivery.router")
 RouterInput = str | bytes | Mapping[str, Any]
 _MAX_CACHED_ROUTES = 4096
 SEND_BATCH_LIMIT = 10  # SendMessageBatch maximum
-_NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
 
 
 class ConfigLookup(Protocol):
@@ -155,7 +153,7 @@ async def _envelope_requests(
             continue
         for start in range(0, len(items), SEND_BATCH_LIMIT):
             chunk = items[start : start + SEND_BATCH_LIMIT]
-            requests.append((url, [OutgoingMessage(d.body, _NO_ATTRIBUTES) for _, d in chunk]))
+            requests.append((url, [d.body for _, d in chunk]))
             owners.append([index for index, _ in chunk])
     return requests, owners
 

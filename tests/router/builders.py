@@ -154,9 +154,10 @@ class FakeQueues:
             raise QueueUnavailable(f"delivery queue for '{client_id}' does not exist")
         return f"queue://{client_id}"
 
-    async def send_batches(self, requests: Sequence[tuple[str, Sequence[OutgoingMessage]]]) -> list[Any]:
+    async def send_batches(self, requests: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         out: list[Any] = []
-        for queue_url, messages in requests:
+        for queue_url, raw in requests:
+            messages = [OutgoingMessage(m) if isinstance(m, str) else m for m in raw]
             self.calls.append((queue_url, len(messages)))
             if queue_url in self.broken_urls:
                 out.append(ConnectionError(f"cannot reach {queue_url}"))

@@ -26,6 +26,7 @@ class Seen:
     body: bytes
     headers: dict[str, str]
     client_cert: bool
+    client_subject: str | None = None  # first subjectAltName of the client certificate
 
 
 @dataclass
@@ -66,14 +67,18 @@ def server_context(
 def make_app(peer: Peer) -> web.Application:
     async def record(request: web.Request) -> Seen:
         body = await request.read()
-        cert = request.transport.get_extra_info("peercert") if request.transport else None
+        transport = request.transport
+        assert transport is not None
+        cert = transport.get_extra_info("peercert")
+        sans = cert.get("subjectAltName", ()) if cert else ()
         seen = Seen(
             request.path,
-            request.transport.get_extra_info("peername")[:2],
+            transport.get_extra_info("peername")[:2],
             body,
             dict(request.headers),
             bool(cert),
-        )  # type: ignore[union-attr]
+            sans[0][1] if sans else None,
+        )
         peer.seen.append(seen)
         return seen
 

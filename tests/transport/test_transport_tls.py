@@ -152,3 +152,65 @@ async def test_pinned_target_never_reuses_an_unpinned_connection(
     assert isinstance(again, HttpResult)
     assert not again.new_connection  # the unpinned pool kept its connection
     assert len(peer.peers) == 2
+
+
+def test_pinning_and_new_connection_marking_on_uvloop(tls_ca: trustme.CA, tls_server_cert) -> None:
+    """The worker runs on uvloop: the connector hook must see the peer certificate there too."""
+    import uvloop
+    from aiohttp import web
+
+    from tests.transport.peers import Peer, make_app
+
+    async def scenario() -> tuple[HttpResult | TransportFailure, ...]:
+        runner = web.AppRunner(make_app(Peer("")), shutdown_timeout=1.0)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(tls_server_cert)).start()
+        url = f"https://127.0.0.1:{runner.addresses[0][1]}/ok"
+        transport = HttpsTransport(extra_ca_pem=tls_ca.cert_pem.bytes().decode())
+        try:
+            good = (pin_of(tls_server_cert),)
+            return (
+                await transport.send(request(url, spki_pins=good)),
+                await transport.send(request(url, spki_pins=good)),
+                await transport.send(request(url, spki_pins=("bm90LXRoZS1waW4=",))),
+            )
+        finally:
+            await transport.close()
+            await runner.cleanup()
+
+    first, second, wrong = uvloop.run(scenario())
+    assert isinstance(first, HttpResult)
+    assert isinstance(second, HttpResult)
+    assert (first.status, first.new_connection, second.new_connection) == (200, True, False)
+    assert _failure(wrong).code == "ERR_CERT_PINNING_FAILED"
+
+
+async def test_renewed_client_certificate_is_used_after_the_reload(
+    serve: ServeFn, tls_server_cert, tls_ca: trustme.CA, tmp_path
+) -> None:
+    """Material reloaded near expiry => a new SSL context and pool; the server sees the renewed cert."""
+    from delivery.tls_material import TlsProvider, TlsSettings
+
+    now = dt.datetime.now(dt.UTC)
+    old = tls_ca.issue_cert("old@example.org", not_after=now + dt.timedelta(hours=30))
+    new = tls_ca.issue_cert("new@example.org", not_after=now + dt.timedelta(days=30))
+    bundle = tmp_path / "client.pem"
+    bundle.write_bytes(old.private_key_and_cert_chain_pem.bytes())
+    clock = {"ms": int(now.timestamp() * 1000)}
+    provider = TlsProvider(TlsSettings(cert_file=str(bundle)), clock_ms=lambda: clock["ms"])
+    transport = HttpsTransport(provider, extra_ca_pem=tls_ca.cert_pem.bytes().decode())
+    ctx = server_context(tls_server_cert, client_ca=tls_ca)
+    peer = await serve(ctx)
+    try:
+        first = await transport.send(request(peer.url(), mtls=True))
+        bundle.write_bytes(new.private_key_and_cert_chain_pem.bytes())
+        clock["ms"] += 7 * 3_600_000  # within 24 h of the old cert's expiry
+        second = await transport.send(request(peer.url(), mtls=True))
+    finally:
+        await transport.close()
+    assert isinstance(first, HttpResult)
+    assert isinstance(second, HttpResult)
+    assert (first.status, second.status, second.new_connection) == (200, 200, True)
+    assert provider.loads == 2
+    subjects = [s.client_subject for s in peer.seen]
+    assert subjects == ["old@example.org", "new@example.org"]

@@ -21,9 +21,9 @@ from delivery.tls_material import (
     TlsMaterialError,
     TlsProvider,
     TlsSettings,
-    load_material,
     parse_threshold_ms,
 )
+from delivery.tls_sources import load_material
 from delivery.transport import HttpsTransport
 from tests.transport.conftest import ServeFn
 from tests.transport.peers import request, server_context

@@ -11,6 +11,7 @@ Who does what:
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from typing import Any
@@ -163,9 +164,7 @@ def add_arguments(parser: LocustArgumentParser) -> None:
         env_var="CALLBACKS_SLO_REPORT",
         help="write the run summary and SLO verdict as JSON to this file",
     )
-    group.add_argument(
-        "--load-run-id", default="", include_in_web_ui=False, help="(internal: master -> workers)"
-    )
+    group.add_argument("--load-run-id", default="", include_in_web_ui=False, help=argparse.SUPPRESS)
 
 
 def thresholds_of(options: Any) -> Thresholds:

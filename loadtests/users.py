@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from locust import User, constant_throughput, task
 
-
 from loadtests import plugin
 from loadtests.run import PublishContext
 

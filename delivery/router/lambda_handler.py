@@ -53,8 +53,10 @@ def _cold_start() -> RouterDeps:
 
 
 def reset() -> None:
-    """Forget the cached dependencies (tests; a new environment)."""
+    """Close and forget the cached dependencies (tests; a new environment)."""
     global _deps
+    if _deps is not None:
+        _deps.close()
     _deps = None
 
 

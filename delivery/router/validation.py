@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
-from datetime import date
+from collections.abc import Mapping
 from typing import Any, Final
 
 from delivery.router.events import (
@@ -27,6 +26,18 @@ from delivery.router.events import (
     Rejection,
     RoutingPlan,
     StatusEvent,
+)
+from delivery.router.fields import (
+    Issues,
+    count,
+    json_type,
+    literal,
+    member,
+    optional,
+    optional_member,
+    quoted,
+    required,
+    timestamp,
 )
 from delivery.router.vocabulary import (
     CASCADE_TYPES,
@@ -40,11 +51,6 @@ from delivery.router.vocabulary import (
     EventType,
 )
 
-Issues = list[EventIssue]
-_RFC3339: Final = re.compile(
-    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)"
-    r"(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
-)
 _EXTENSION_NAME: Final = re.compile(r"[a-z0-9]{1,20}")
 _ENVELOPE_KEYS: Final = frozenset(
     {
@@ -63,113 +69,6 @@ _ENVELOPE_KEYS: Final = frozenset(
 )
 _BAD_NAME: Final = "extension names must be 1-20 lower-case letters or digits"
 _EVENT_TYPES: Final = frozenset(t.value for t in EventType)
-_JSON_TYPES: Final = {
-    str: "string", bool: "boolean", int: "number", float: "number", list: "array", dict: "object"
-}  # fmt: skip
-
-
-def _json_type(value: object) -> str:
-    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
-
-
-def _quoted(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _optional(obj: Mapping[str, Any], key: str, prefix: str, issues: Issues) -> str | None:
-    """A string that may be absent (``null`` counts as absent)."""
-    value = obj.get(key)
-    if value is None or type(value) is str:
-        return value
-    issues.append(EventIssue(prefix + key, f"must be a string (got {_json_type(value)})"))
-    return None
-
-
-def _required(obj: Mapping[str, Any], key: str, prefix: str, issues: Issues) -> str:
-    """A non-empty string; ``""`` (with an issue recorded) when it is not one."""
-    value = obj.get(key)
-    if type(value) is str and value:
-        return value
-    if value is None:
-        issues.append(EventIssue(prefix + key, "is required"))
-    elif type(value) is str:
-        issues.append(EventIssue(prefix + key, "must not be empty"))
-    else:
-        issues.append(EventIssue(prefix + key, f"must be a string (got {_json_type(value)})"))
-    return ""
-
-
-def _check_member(
-    raw: str, key: str, prefix: str, issues: Issues, allowed: Collection[str], upper: bool
-) -> str:
-    value = raw.upper() if upper else raw.lower()
-    if value in allowed:
-        return value
-    choices = ", ".join(sorted(allowed))
-    issues.append(EventIssue(prefix + key, f"must be one of {choices} (got {_quoted(raw)})"))
-    return ""
-
-
-def _member(
-    obj: Mapping[str, Any],
-    key: str,
-    prefix: str,
-    issues: Issues,
-    allowed: Collection[str],
-    upper: bool = True,
-) -> str:
-    raw = _required(obj, key, prefix, issues)
-    return _check_member(raw, key, prefix, issues, allowed, upper) if raw else ""
-
-
-def _optional_member(
-    obj: Mapping[str, Any],
-    key: str,
-    prefix: str,
-    issues: Issues,
-    allowed: Collection[str],
-    upper: bool = True,
-) -> str | None:
-    raw = _optional(obj, key, prefix, issues)
-    return None if raw is None else (_check_member(raw, key, prefix, issues, allowed, upper) or None)
-
-
-def is_rfc3339(value: str) -> bool:
-    """RFC 3339 date-time; the calendar is only consulted for days 29-31 (the regex checks the ranges)."""
-    if _RFC3339.fullmatch(value) is None:
-        return False
-    if value[8:10] < "29":
-        return True
-    try:
-        date.fromisoformat(value[:10])
-    except ValueError:
-        return False
-    return True
-
-
-def _timestamp(obj: Mapping[str, Any], key: str, prefix: str, issues: Issues) -> str:
-    raw = _required(obj, key, prefix, issues)
-    if raw and not is_rfc3339(raw):
-        message = f"must be a valid RFC 3339 timestamp such as 2026-02-05T10:15:00Z (got {_quoted(raw)})"
-        issues.append(EventIssue(prefix + key, message))
-        return ""
-    return raw
-
-
-def _count(obj: Mapping[str, Any], key: str, prefix: str, issues: Issues) -> int | None:
-    value = obj.get(key)
-    if value is None or (type(value) is int and value >= 0):
-        return value
-    issues.append(EventIssue(prefix + key, f"must be a whole number >= 0 (got {_quoted(value)})"))
-    return None
-
-
-def _literal(obj: Mapping[str, Any], key: str, expected: str, issues: Issues) -> None:
-    value = obj.get(key)
-    if value is None:
-        issues.append(EventIssue(key, f"is required (must be {_quoted(expected)})"))
-    elif value != expected:
-        issues.append(EventIssue(key, f"must be {_quoted(expected)} (got {_quoted(value)})"))
 
 
 def _check_extensions(event: Mapping[str, Any], issues: Issues) -> None:
@@ -179,25 +78,25 @@ def _check_extensions(event: Mapping[str, Any], issues: Issues) -> None:
         if _EXTENSION_NAME.fullmatch(name) is None:
             issues.append(EventIssue(name, f"unknown attribute: {_BAD_NAME}"))
         elif type(value) not in (str, int, bool):
-            issues.append(EventIssue(name, f"must be a string, number or boolean (got {_json_type(value)})"))
+            issues.append(EventIssue(name, f"must be a string, number or boolean (got {json_type(value)})"))
 
 
 def _check_envelope(event: Mapping[str, Any], issues: Issues) -> tuple[str, str]:
     """The CloudEvents attributes; returns (id, type) as given (``""`` when unusable)."""
-    _literal(event, "specversion", SPEC_VERSION, issues)
-    event_id = _required(event, "id", "", issues)
-    _required(event, "source", "", issues)
-    _required(event, "subject", "", issues)
-    _timestamp(event, "time", "", issues)
-    _literal(event, "datacontenttype", DATA_CONTENT_TYPE, issues)
-    _optional(event, "dataschema", "", issues)
-    _required(event, "traceparent", "", issues)
-    _optional(event, "sequence", "", issues)
+    literal(event, "specversion", SPEC_VERSION, issues)
+    event_id = required(event, "id", "", issues)
+    required(event, "source", "", issues)
+    required(event, "subject", "", issues)
+    timestamp(event, "time", "", issues)
+    literal(event, "datacontenttype", DATA_CONTENT_TYPE, issues)
+    optional(event, "dataschema", "", issues)
+    required(event, "traceparent", "", issues)
+    optional(event, "sequence", "", issues)
     _check_extensions(event, issues)
-    event_type = _required(event, "type", "", issues)
+    event_type = required(event, "type", "", issues)
     if event_type and event_type not in _EVENT_TYPES:
         choices = " | ".join(sorted(_EVENT_TYPES))
-        message = f"unsupported event type {_quoted(event_type)} (expected {choices})"
+        message = f"unsupported event type {quoted(event_type)} (expected {choices})"
         issues.append(EventIssue("type", message))
     return event_id, event_type
 
@@ -205,7 +104,7 @@ def _check_envelope(event: Mapping[str, Any], issues: Issues) -> tuple[str, str]
 def _channels(data: Mapping[str, Any], issues: Issues) -> tuple[Channel, ...]:
     value = data.get("channels")
     if type(value) is not list or not value:
-        problem = "is required" if value is None else f"must be an array (got {_json_type(value)})"
+        problem = "is required" if value is None else f"must be an array (got {json_type(value)})"
         problem = "must have at least one channel" if value == [] else problem
         issues.append(EventIssue("data.channels", problem))
         return ()
@@ -213,10 +112,10 @@ def _channels(data: Mapping[str, Any], issues: Issues) -> tuple[Channel, ...]:
     for index, item in enumerate(value):
         prefix = f"data.channels[{index}]."
         if type(item) is not dict:
-            issues.append(EventIssue(prefix[:-1], f"must be an object (got {_json_type(item)})"))
+            issues.append(EventIssue(prefix[:-1], f"must be an object (got {json_type(item)})"))
             continue
-        kind = _member(item, "type", prefix, issues, CHANNEL_TYPES)
-        status = _member(item, "channelStatus", prefix, issues, CHANNEL_STATUSES)
+        kind = member(item, "type", prefix, issues, CHANNEL_TYPES)
+        status = member(item, "channelStatus", prefix, issues, CHANNEL_STATUSES)
         channels.append(Channel(kind, status))
     return tuple(channels)
 
@@ -226,14 +125,14 @@ def _routing_plan(data: Mapping[str, Any], issues: Issues) -> RoutingPlan | None
     if plan is None:
         return None
     if type(plan) is not dict:
-        issues.append(EventIssue("data.routingPlan", f"must be an object (got {_json_type(plan)})"))
+        issues.append(EventIssue("data.routingPlan", f"must be an object (got {json_type(plan)})"))
         return None
     prefix = "data.routingPlan."
     return RoutingPlan(
-        id=_required(plan, "id", prefix, issues),
-        name=_required(plan, "name", prefix, issues),
-        version=_required(plan, "version", prefix, issues),
-        created_date=_required(plan, "createdDate", prefix, issues),
+        id=required(plan, "id", prefix, issues),
+        name=required(plan, "name", prefix, issues),
+        version=required(plan, "version", prefix, issues),
+        created_date=required(plan, "createdDate", prefix, issues),
     )
 
 
@@ -241,16 +140,16 @@ def _message_event(event_id: str, data: Mapping[str, Any], issues: Issues) -> Me
     p = "data."
     return MessageStatusEvent(
         event_id=event_id,
-        client_id=_required(data, "clientId", p, issues),
-        message_id=_required(data, "messageId", p, issues),
-        timestamp=_timestamp(data, "timestamp", p, issues),
-        message_status=_member(data, "messageStatus", p, issues, MESSAGE_STATUSES),
+        client_id=required(data, "clientId", p, issues),
+        message_id=required(data, "messageId", p, issues),
+        timestamp=timestamp(data, "timestamp", p, issues),
+        message_status=member(data, "messageStatus", p, issues, MESSAGE_STATUSES),
         channels=_channels(data, issues),
-        message_reference=_optional(data, "messageReference", p, issues),
+        message_reference=optional(data, "messageReference", p, issues),
         routing_plan=_routing_plan(data, issues),
-        message_status_description=_optional(data, "messageStatusDescription", p, issues) or None,
-        message_failure_reason_code=_optional(data, "messageFailureReasonCode", p, issues) or None,
-        previous_message_status=_optional_member(data, "previousMessageStatus", p, issues, MESSAGE_STATUSES),
+        message_status_description=optional(data, "messageStatusDescription", p, issues) or None,
+        message_failure_reason_code=optional(data, "messageFailureReasonCode", p, issues) or None,
+        previous_message_status=optional_member(data, "previousMessageStatus", p, issues, MESSAGE_STATUSES),
     )
 
 
@@ -258,20 +157,20 @@ def _channel_event(event_id: str, data: Mapping[str, Any], issues: Issues) -> Ch
     p = "data."
     return ChannelStatusEvent(
         event_id=event_id,
-        client_id=_required(data, "clientId", p, issues),
-        message_id=_required(data, "messageId", p, issues),
-        timestamp=_timestamp(data, "timestamp", p, issues),
-        channel=_member(data, "channel", p, issues, CHANNEL_TYPES),
-        channel_status=_member(data, "channelStatus", p, issues, CHANNEL_STATUSES),
-        supplier_status=_member(data, "supplierStatus", p, issues, SUPPLIER_STATUSES, upper=False),
-        message_reference=_optional(data, "messageReference", p, issues),
-        cascade_type=_optional_member(data, "cascadeType", p, issues, CASCADE_TYPES, upper=False),
-        cascade_order=_count(data, "cascadeOrder", p, issues),
-        retry_count=_count(data, "retryCount", p, issues),
-        channel_status_description=_optional(data, "channelStatusDescription", p, issues) or None,
-        channel_failure_reason_code=_optional(data, "channelFailureReasonCode", p, issues) or None,
-        previous_channel_status=_optional_member(data, "previousChannelStatus", p, issues, CHANNEL_STATUSES),
-        previous_supplier_status=_optional_member(
+        client_id=required(data, "clientId", p, issues),
+        message_id=required(data, "messageId", p, issues),
+        timestamp=timestamp(data, "timestamp", p, issues),
+        channel=member(data, "channel", p, issues, CHANNEL_TYPES),
+        channel_status=member(data, "channelStatus", p, issues, CHANNEL_STATUSES),
+        supplier_status=member(data, "supplierStatus", p, issues, SUPPLIER_STATUSES, upper=False),
+        message_reference=optional(data, "messageReference", p, issues),
+        cascade_type=optional_member(data, "cascadeType", p, issues, CASCADE_TYPES, upper=False),
+        cascade_order=count(data, "cascadeOrder", p, issues),
+        retry_count=count(data, "retryCount", p, issues),
+        channel_status_description=optional(data, "channelStatusDescription", p, issues) or None,
+        channel_failure_reason_code=optional(data, "channelFailureReasonCode", p, issues) or None,
+        previous_channel_status=optional_member(data, "previousChannelStatus", p, issues, CHANNEL_STATUSES),
+        previous_supplier_status=optional_member(
             data, "previousSupplierStatus", p, issues, SUPPLIER_STATUSES, upper=False
         ),
     )
@@ -285,7 +184,7 @@ def _client_id_of(data: object) -> str | None:
 def validate_event(event: object) -> StatusEvent | Rejection:
     """A decoded CloudEvent → a validated, normalised status event, or a Rejection listing every issue."""
     if type(event) is not dict:
-        issue = EventIssue("(event)", f"must be a JSON object (got {_json_type(event)})")
+        issue = EventIssue("(event)", f"must be a JSON object (got {json_type(event)})")
         return Rejection(ErrorCode.INVALID_EVENT, (issue,))
     issues: Issues = []
     event_id, event_type = _check_envelope(event, issues)

@@ -17,7 +17,7 @@ from delivery.router import (
     decode_event,
     validate_event,
 )
-from delivery.router.validation import is_rfc3339
+from delivery.router.fields import is_rfc3339
 from tests.router.builders import DELETE, channel_event, message_event
 
 ALL_TYPES = "uk.nhs.notify.channel.status.PUBLISHED.v1 | uk.nhs.notify.message.status.PUBLISHED.v1"

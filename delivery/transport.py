@@ -81,6 +81,9 @@ class HttpsTransport:
 
     async def send(self, request: OutgoingRequest) -> HttpResult | TransportFailure:
         started_s = time.perf_counter()
+        if not request.url.startswith(("https://", "HTTPS://")):
+            message = f"only https:// endpoints are allowed (API keys are never sent in clear): {request.url}"
+            return failure("EINVALIDURL", message, 0.0)
         session = self._cached_session(request) or await self._session_for(request)
         result, phase = await self._attempt(session, request, started_s, request.timeout_s)
         if phase is not None and _stale_connection(result, phase):

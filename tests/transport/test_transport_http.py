@@ -179,3 +179,12 @@ async def test_reused_connection_closed_by_server_is_retried_once_on_a_fresh_one
     assert isinstance(second, HttpResult), second
     assert (first.status, second.status, second.new_connection) == (200, 200, True)
     assert served == [1, 1]
+
+
+async def test_plain_http_endpoint_is_refused_permanently(transport: HttpsTransport) -> None:
+    with socket.socket() as listener:  # something is listening: we still never send the request there
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        result = await transport.send(request(f"http://127.0.0.1:{listener.getsockname()[1]}/ok"))
+    assert isinstance(result, TransportFailure)
+    assert (result.code, result.permanent) == ("EINVALIDURL", True)

@@ -6,8 +6,10 @@ burst mode drains an inbound queue; the Lambda handler reports partial batch fai
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -217,3 +219,77 @@ def test_cli_reports_bad_settings(aws_env: dict[str, str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert done.returncode == 2
     assert "MESSAGE_ROOT_URI must be an absolute" in done.stderr
+
+
+async def test_retry_records_stay_hidden_on_the_inbound_queue(stack: Stack, tmp_path: Path) -> None:
+    lonely = json.loads((CLIENTS / "mock-client-plain.json").read_text()) | {
+        "clientId": "client-without-queue"
+    }
+    (tmp_path / "client-without-queue.json").write_text(json.dumps(lonely))
+    event = fixture_event("message-status-delivered.json")
+    event["data"]["clientId"] = "client-without-queue"
+    stack.sqs.send_message(QueueUrl=stack.inbound, MessageBody=json.dumps(event))
+    inbound = SqsQueue(stack.inbound, client=stack.sqs)
+    deps = stack.deps(CachedConfigs(LocalDirStore(tmp_path)))
+    stats = await RouterWorker(inbound, deps, wait_s=1).run(burst=True)
+    assert (stats.received, stats.fates["retry"]) == (1, 1)
+    assert await inbound.depth() == (0, 1)  # not deleted: hidden for retry_delay_s(1) = 10 s
+    assert stack.drain(stack.dlq) == []
+
+
+async def test_explicit_queue_mapping_wins_over_the_name(stack: Stack) -> None:
+    custom = stack.create(f"{stack.prefix}-custom-plain")
+    deps = stack.deps(local_configs())
+    deps.queues = SqsQueueLocator("unused-prefix", {"mock-client-plain": custom}, client=stack.sqs)
+    report = await route_events([fixture_event("message-status-delivered.json")], deps)
+    assert report.envelopes_sent == 1
+    assert len(stack.drain(custom)) == 1
+    assert stack.drain(stack.delivery["mock-client-plain"]) == []
+
+
+class ObservedQueue(SqsQueue):
+    """The real adapter, announcing when a receive (long poll) has started."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.polling = asyncio.Event()
+
+    async def receive(
+        self, max_messages: int = 10, wait_s: int = 20, visibility_timeout_s: int | None = None
+    ) -> Any:
+        self.polling.set()
+        return await super().receive(max_messages, wait_s, visibility_timeout_s)
+
+
+async def test_stop_during_a_long_poll_releases_what_it_returns(stack: Stack) -> None:
+    inbound = ObservedQueue(stack.inbound, client=stack.sqs)
+    worker = RouterWorker(inbound, stack.deps(local_configs()), wait_s=10)
+    running = asyncio.ensure_future(worker.run())
+    await asyncio.wait_for(inbound.polling.wait(), timeout=10)
+    worker.stop()
+    body = json.dumps(fixture_event("message-status-delivered.json"))
+    await asyncio.to_thread(stack.sqs.send_message, QueueUrl=stack.inbound, MessageBody=body)
+    stats = await asyncio.wait_for(running, timeout=20)
+    assert stats.received == 0  # received by the pending poll, but not routed ...
+    assert await inbound.depth() == (1, 0)  # ... and visible again at once
+    assert stack.drain(stack.delivery["mock-client-plain"]) == []
+
+
+def test_cli_worker_stops_on_sigterm(stack: Stack) -> None:
+    argv = [sys.executable, "-m", "delivery.cli", "router", "--inbound-queue-url", stack.inbound,
+            "--dlq-url", stack.dlq, "--queue-prefix", stack.prefix, "--config-dir", str(CLIENTS),
+            "--wait-seconds", "1"]  # fmt: skip
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        body = json.dumps(fixture_event("message-status-delivered.json"))
+        stack.sqs.send_message(QueueUrl=stack.inbound, MessageBody=body)
+        reply = stack.sqs.receive_message(QueueUrl=stack.delivery["mock-client-plain"], WaitTimeSeconds=20)
+        assert len(reply.get("Messages", [])) == 1  # the worker is consuming
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        assert process.stderr is not None
+        process.stderr.close()

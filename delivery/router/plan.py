@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.matching import ClientRoutes, match_event
-from delivery.router.payload import build_callback, envelope_body
+from delivery.router.payload import envelope_body, payload_json
 from delivery.router.vocabulary import ErrorCode
 
 
@@ -146,10 +146,10 @@ def plan_record(
     match = match_event(event, routes)
     if not match.matched:
         return _event_result(index, event, Fate.FILTERED_OUT, "no_matching_subscription")
-    payload_json = build_callback(event, root_uri).payload_json
+    payload = payload_json(event, root_uri)
     deliveries = tuple(
         [
-            Delivery(event.client_id, sub_id, target_id, envelope_body(payload_json, sub_id, target_id))
+            Delivery(event.client_id, sub_id, target_id, envelope_body(payload, sub_id, target_id))
             for target_id, sub_id in match.deliveries
         ]
     )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from delivery.router import Rejection, build_callback, envelope_body, message_link, validate_event
-from delivery.router.payload import normalise_root_uri
+from delivery.router.payload import normalise_root_uri, payload_json
 from tests.router.builders import DELETE, channel_event, message_event
 
 ROOT = "/v1/message-batches"
@@ -198,10 +198,19 @@ def test_key_ignores_input_key_order_and_case() -> None:
     assert callback_for(shuffled).idempotency_key == callback_for(event).idempotency_key
 
 
-def test_payload_json_is_the_compact_serialisation_with_non_ascii_kept() -> None:
-    callback = callback_for(message_event(messageStatusDescription="Lu par le patient — ✓"))
+@pytest.mark.parametrize(
+    "event",
+    [
+        message_event(messageStatusDescription='Lu par le patient — ✓ "quoted"', messageId="a/b é"),
+        channel_event(channelFailureReasonCode="CF\\1"),
+    ],
+)
+def test_payload_json_is_the_compact_serialisation_with_non_ascii_kept(event: dict[str, Any]) -> None:
+    callback = callback_for(event)
     assert callback.payload_json == json.dumps(callback.payload, separators=(",", ":"), ensure_ascii=False)
-    assert "— ✓" in callback.payload_json
+    valid = validate_event(event)
+    assert not isinstance(valid, Rejection)
+    assert payload_json(valid, ROOT) == callback.payload_json  # the hot-path builder is byte-identical
 
 
 @pytest.mark.parametrize(("sub", "target"), [("sub-1", "t-1"), ('sub "quoted"', "tärget\\1")])

@@ -121,6 +121,8 @@ class HttpsTransport:
         fast_key: FastKey = (request.mtls, request.spki_pins)
         entry = self._contexts.get(material, present_client_cert=request.mtls)
         pins = tuple(sorted({pin.strip() for pin in request.spki_pins if pin.strip()}))
+        if request.spki_pins and not pins:
+            pins = ("<empty pin>",)  # pinning was asked for: fail closed rather than skip the check
         key: PoolKey = (entry.identity, entry.version, pins)
         session = self._sessions.get(key)
         if session is None:

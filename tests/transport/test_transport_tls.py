@@ -214,3 +214,10 @@ async def test_renewed_client_certificate_is_used_after_the_reload(
     assert provider.loads == 2
     subjects = [s.client_subject for s in peer.seen]
     assert subjects == ["old@example.org", "new@example.org"]
+
+
+async def test_blank_pins_fail_closed(serve: ServeFn, transport: HttpsTransport, tls_server_cert) -> None:
+    peer = await serve(server_context(tls_server_cert))
+    failure = _failure(await transport.send(request(peer.url(), spki_pins=(" ",))))
+    assert failure.code == "ERR_CERT_PINNING_FAILED"
+    assert peer.seen == []

@@ -58,6 +58,14 @@ def target(config: RawConfig, target_id: str) -> dict[str, Any]:
     raise KeyError(f"target {target_id!r} not in config of {config.get('clientId')!r}")
 
 
+def channel_subscription(config: RawConfig) -> dict[str, Any] | None:
+    """The first ChannelStatus subscription of a config (None when it has none)."""
+    for sub in config.get("subscriptions", []):
+        if sub.get("subscriptionType") == "ChannelStatus":
+            return dict(sub)
+    return None
+
+
 def subscribed_targets(config: RawConfig, message_status: str) -> set[str]:
     """Targets a message-status event with this status reaches (reference matching, T3.3)."""
     hits: set[str] = set()

@@ -71,6 +71,7 @@ class LocalStack:
         self.mocks: dict[str, MockInfo] = {}
         self.provisioned: Provisioned | None = None
         self.configs: dict[str, dict[str, object]] = {}
+        self.roles: tuple[tuple[str, str], ...] = ()
         self._environment: Environment | None = None
         self.started_in_s = 0.0
 
@@ -135,6 +136,7 @@ class LocalStack:
     def _provision(self, certs_dir: Path) -> None:
         main, required = self.mocks["mock"], self.mocks["mock-required"]
         raw = load_fixture_configs(self.options.fixtures_dir)
+        self.roles = wiring.roles_for(raw)  # from what each fixture is, before endpoints are rewritten
         self.configs = {cid: rewrite_config(doc, main, required) for cid, doc in raw.items()}
         app_ids = application_ids(self.configs, wiring.fixture_application_ids(self.options.fixtures_dir))
         clients = [self._boto(s) for s in ("s3", "sqs", "ssm")]
@@ -179,13 +181,17 @@ class LocalStack:
             config_location=f"s3://{p.bucket}/{p.config_prefix}",
             metrics_log_path=str(self.state_dir / "worker.log") if self.options.with_worker else None,
             capabilities=CAPABILITIES - ({"router"} if not self.options.with_router else set()),
-            roles=wiring.roles_for(self.configs),
-            extra=(
-                ("mtls_required_mock_url", self.mocks["mock-required"].url),
-                ("mtls_required_mock_admin_url", self.mocks["mock-required"].admin_url),
-                ("state_dir", str(self.state_dir)),
-                ("run_id", self.run_id),
-                ("queue_prefix", self.prefix),
+            roles=self.roles,
+            extra=tuple(
+                sorted(
+                    {
+                        "mtls_required_mock_url": self.mocks["mock-required"].url,
+                        "mtls_required_mock_admin_url": self.mocks["mock-required"].admin_url,
+                        "state_dir": str(self.state_dir),
+                        "run_id": self.run_id,
+                        "queue_prefix": self.prefix,
+                    }.items()
+                )
             ),
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,11 @@ class Scenario:
     def new_id(self, prefix: str = "msg") -> str:
         return events.message_id(prefix, self.run_id)
 
+    def failing_until_ids(self, status: int, count: int, healthy_after_s: float) -> list[str]:
+        """Message ids the mock answers with ``status`` for the next ``healthy_after_s``, then 200."""
+        until_ms = int(time.time() * 1000 + healthy_after_s * 1000)
+        return [events.timed_force_id(status, until_ms, self.run_id) for _ in range(count)]
+
     # --- observing the webhook -----------------------------------------------------------------------
     def callbacks(self, message_id: str, target_id: str | None = None) -> list[JournalRecord]:
         path = callback_path(target_id) if target_id else None
@@ -112,6 +118,11 @@ class Scenario:
         assert found is not None
         return found
 
+    def last_request_ms(self, target_id: str) -> float:
+        """When the mock last received a request on the target's path (0 when never)."""
+        records = self.mock.requests(path=callback_path(target_id))
+        return max((float(r["receivedAtMs"]) for r in records), default=0.0)
+
     def _run_records(self) -> list[JournalRecord]:
         return [r for r in self.mock.requests() if self.run_id in str(r.get("messageId") or "")]
 
@@ -132,6 +143,14 @@ class Scenario:
             raise ValueError(f"environment {self.env.name!r} has no inbound DLQ")
         return self.queues.wait_for(
             self.env.inbound_dlq_url, message_ids, self.t(timeout_s), what="inbound DLQ"
+        )
+
+    def wait_queue_drained(self, queue_url: str | None, timeout_s: float = 30) -> None:
+        """Wait until the queue holds nothing, visible or in flight (SQS's approximate counts)."""
+        if queue_url is None:
+            raise ValueError("no queue URL")
+        eventually(
+            lambda: self.queues.depth(queue_url) == (0, 0), self.t(timeout_s), what=f"{queue_url} drained"
         )
 
     # --- operations ----------------------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""The admission gate end to end: a target's rate limit, and its circuit breaker (isolated per target)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.waits import eventually
+from tests.integration.conftest import ok
+
+pytestmark = [pytest.mark.integration]
+
+
+def _capacity(target: dict) -> float:
+    burst = (target.get("delivery") or {}).get("rateLimit", {}).get("burst")
+    return float(burst) if burst else min(float(target["invocationRateLimit"]) * 5, 2250)
+
+
+@pytest.mark.requires("dlq")
+def test_burst_above_the_rate_is_delivered_at_the_configured_rate(
+    scenario, publish, role_client, metrics_log
+):
+    client = role_client("rate_limited")
+    target = scenario.config(client)["targets"][0]
+    rate, capacity = float(target["invocationRateLimit"]), _capacity(target)
+    count = int(capacity) + 8
+    mark = metrics_log.mark()
+    published = publish(client, target["targetId"], count=count, prefix="burst")
+    delivered = ok(scenario.wait_all_delivered(published, timeout_s=40))
+    times_s = sorted(r["receivedAtMs"] / 1000 for r in delivered)
+    start = times_s[0]
+    for n, at in enumerate(times_s, start=1):  # never more than the bucket plus what refilled since
+        assert n <= capacity + rate * (at - start) + 1, (
+            f"delivery {n} at +{at - start:.2f}s is above the rate"
+        )
+    beyond = times_s[int(capacity) :]
+    assert (beyond[-1] - start) >= (len(beyond) - 1) / rate * 0.9, "the tail was not paced by the rate"
+    denied = eventually(lambda: metrics_log.total("DeliveryRateLimited", mark, {"ClientId": client}), 10)
+    assert denied >= 1
+    assert scenario.dlq_read(client) == []
+
+
+@pytest.mark.requires("gate", "faults", "metrics")
+def test_circuit_breaker_opens_isolates_and_closes_after_a_probe(
+    scenario, publish, role_client, gate_state, mock_webhook, metrics_log
+):
+    client, other = role_client("circuit_breaker"), role_client("plain")
+    target = scenario.config(client)["targets"][0]
+    tid, other_tid = target["targetId"], scenario.targets(other)[0]
+    breaker = target["delivery"]["circuitBreaker"]
+    cooldown_s = float(breaker.get("cooldownSeconds", 120))
+    failures = int(breaker.get("minAttempts", 5)) + 1
+    mock_webhook.script(tid, {"steps": [{"status": 500, "times": failures}]})  # then healthy again
+    mark = metrics_log.mark()
+    publish(client, tid, count=failures, prefix="breaker")
+    eventually(lambda: gate_state.is_open(tid), 20, what="breaker open")
+    assert not gate_state.is_open(other_tid), "another target's breaker is untouched"
+    opened_ms = scenario.last_request_ms(tid)
+    [normal] = publish(other, other_tid, prefix="isolated")
+    scenario.wait_all_delivered([normal], timeout_s=15)
+    assert len(scenario.callbacks(normal.message_id)) == 1, "delivered on its first attempt"
+    eventually(lambda: not gate_state.is_open(tid), cooldown_s + 20, what="breaker closed after a probe")
+    later = [r for r in scenario.mock.requests(path="/" + tid) if r["receivedAtMs"] > opened_ms]
+    probe = min(later, key=lambda r: r["receivedAtMs"])
+    assert probe["response"]["status"] == 200, "the successful probe is what closed the breaker"
+    assert probe["receivedAtMs"] - opened_ms >= cooldown_s * 1000 * 0.9, (
+        "probe came before the cooldown ended"
+    )
+    where = {"ClientId": client}
+    assert metrics_log.total("CircuitBreakerOpen", mark, where) >= 1
+    eventually(lambda: metrics_log.total("CircuitBreakerClosed", mark, where) >= 1, 5, what="closed metric")

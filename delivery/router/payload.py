@@ -150,7 +150,7 @@ def payload_json(event: StatusEvent, root_uri: str) -> str:
     """``build_callback(event, root_uri).payload_json`` without building the payload objects (hot path);
     the two are byte-identical (tested)."""
     attrs = _attributes(event)
-    callback_type = event.callback_type.value
+    callback_type = event.callback_type  # formats as its value
     key = idempotency_key(event.callback_type, event.event_id, attrs)
     link = _string(message_link(root_uri, event.message_id))
     return (

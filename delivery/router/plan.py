@@ -125,7 +125,7 @@ def _event_result(index: int, event: StatusEvent, fate: Fate, reason: str, **ext
         reason,
         client_id=event.client_id,
         event_id=event.event_id,
-        event_type=event.event_type.value,
+        event_type=event.event_type,  # a StrEnum member is its value (no slow .value lookup)
         message_id=event.message_id,
         **extra,
     )

@@ -7,7 +7,6 @@ error: the record is requeued with jittered backoff, never dead-lettered (P9).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -18,6 +17,7 @@ from typing import Protocol
 from delivery.backoff import decide
 from delivery.classify import classify
 from delivery.errors import SigningError
+from delivery.limiter import Limiter
 from delivery.logs import log
 from delivery.models import HttpResult, OutgoingRequest, TransportFailure
 from delivery.signing import signed_headers
@@ -43,7 +43,7 @@ class AttemptContext:
 
     client_id: str
     transport: Transport
-    in_flight: asyncio.Semaphore  # CONCURRENCY_LIMIT: deliveries in flight at once
+    in_flight: Limiter  # CONCURRENCY_LIMIT: deliveries in flight at once
     request_timeout_s: float = 30.0
     clock_ms: Callable[[], int] = _wall_ms
     rand: Callable[[], float] = field(default=random.random)
@@ -71,16 +71,17 @@ def sign(routed: Routed, application_id: str, *, now_ms: int, request_timeout_s:
 
 async def _send(signed: Signed, ctx: AttemptContext) -> HttpResult | TransportFailure:
     message = signed.routed.message
-    log(
-        _log,
-        "info",
-        "Attempting delivery",
-        clientId=ctx.client_id,
-        targetId=signed.routed.target_id,
-        correlationId=signed.routed.envelope.correlation_id,
-        sqsMessageId=message.message_id,
-        receiveCount=message.receive_count,
-    )
+    if _log.isEnabledFor(logging.INFO):
+        log(
+            _log,
+            "info",
+            "Attempting delivery",
+            clientId=ctx.client_id,
+            targetId=signed.routed.target_id,
+            correlationId=signed.routed.envelope.correlation_id,
+            sqsMessageId=message.message_id,
+            receiveCount=message.receive_count,
+        )
     async with ctx.in_flight:
         return await ctx.transport.send(signed.request)
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from delivery.admission import admit, record
 from delivery.attempt import AttemptContext, attempt
@@ -25,8 +25,9 @@ from delivery.dead_letter import with_dead_letter_attributes
 from delivery.errors import ConfigError, ConfigUnavailable
 from delivery.gate import Gate, GateSettings, TargetGateParams
 from delivery.logs import log
+from delivery.lookups import AsyncLookup
 from delivery.metrics import BatchMetrics, MetricsSink
-from delivery.models import ReceivedMessage
+from delivery.models import Disposition, ReceivedMessage
 from delivery.observe import observe_batch, observe_breaker
 from delivery.routing import group_by_target, route, split
 from delivery.stages import Decided, Routed, TargetBatch
@@ -36,19 +37,11 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class ConfigLookup(Protocol):
-    def get(self, client_id: str) -> ClientConfig: ...
-
-
-class ApplicationIdLookup(Protocol):
-    def application_id(self, client_id: str) -> str: ...
-
-
 @dataclass(frozen=True)
 class PipelineDeps:
     attempts: AttemptContext  # client id, transport, concurrency limit, clock, randomness
-    configs: ConfigLookup
-    app_map: ApplicationIdLookup
+    configs: AsyncLookup[ClientConfig]  # client id -> parsed config
+    app_map: AsyncLookup[str]  # client id -> application id
     gate: Gate
     gate_settings: GateSettings
     metrics_sink: MetricsSink | None = None
@@ -63,8 +56,8 @@ class Pipeline:
     async def process(self, messages: Sequence[ReceivedMessage]) -> list[Decided]:
         log(_log, "info", "Batch received", clientId=self.client_id, batchSize=len(messages))
         metrics = BatchMetrics(self.deps.metrics_sink, self.client_id, self.deps.metrics_target_dimension)
-        config = await self._lookup(self.deps.configs.get)
-        app_id = await self._lookup(self.deps.app_map.application_id)
+        config = await self._lookup(self.deps.configs)
+        app_id = await self._lookup(self.deps.app_map)
         now_ms, rand = self.deps.attempts.clock_ms(), self.deps.attempts.rand
         routed, early = split([route(msg, config, now_ms=now_ms, rand=rand()) for msg in messages])
         per_target = [self._deliver(batch, app_id, metrics) for batch in group_by_target(routed)]
@@ -74,10 +67,10 @@ class Pipeline:
         metrics.flush()
         return decided
 
-    async def _lookup(self, fetch: Callable[[str], T]) -> T | ConfigError:
+    async def _lookup(self, lookup: AsyncLookup[T]) -> T | ConfigError:
         """A config/app-map value, or the ``ConfigError`` explaining why there is none (not raised)."""
         try:
-            return await asyncio.to_thread(fetch, self.client_id)
+            return await lookup.get(self.client_id)
         except ConfigError as exc:
             return exc
         except Exception as exc:  # an unmapped I/O error is still "unavailable": requeue, never DLQ
@@ -117,11 +110,12 @@ class Pipeline:
         order = {msg.message_id: i for i, msg in enumerate(messages)}
         decided.sort(key=lambda d: order[d.message.message_id])
         return [
-            replace(
-                d,
-                outcome=with_dead_letter_attributes(
-                    d.outcome, d.message, client_id=self.client_id, target_id=d.target_id
-                ),
-            )
+            self._with_attributes(d) if d.outcome.disposition is Disposition.DEAD_LETTER else d
             for d in decided
         ]
+
+    def _with_attributes(self, d: Decided) -> Decided:
+        outcome = with_dead_letter_attributes(
+            d.outcome, d.message, client_id=self.client_id, target_id=d.target_id
+        )
+        return replace(d, outcome=outcome)

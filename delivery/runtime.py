@@ -8,7 +8,6 @@ config and applications-map caches, the EMF emitter and the shared in-flight lim
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import random
 import time
@@ -29,6 +28,8 @@ from delivery.config_store import (
 )
 from delivery.emf import EmfEmitter
 from delivery.gate import Gate, GateSettings
+from delivery.limiter import Limiter
+from delivery.lookups import AsyncLookup
 from delivery.metrics import MetricsSink
 from delivery.pipeline import Pipeline, PipelineDeps
 from delivery.queue import Queue
@@ -70,7 +71,7 @@ class Resources:
     configs: CachedConfigs
     app_map: CachedAppMap
     metrics_sink: MetricsSink | None
-    in_flight: asyncio.Semaphore
+    in_flight: Limiter
     clock_ms: Callable[[], int] = _wall_ms
     rand: Callable[[], float] = field(default=random.random)
 
@@ -85,8 +86,8 @@ class Resources:
         )
         deps = PipelineDeps(
             attempts=attempts,
-            configs=self.configs,
-            app_map=self.app_map,
+            configs=AsyncLookup(self.configs.get),
+            app_map=AsyncLookup(self.app_map.application_id),
             gate=self.gate,
             gate_settings=self.gate_settings,
             metrics_sink=self.metrics_sink,
@@ -128,5 +129,5 @@ def open_resources(
         configs=CachedConfigs(config_store_for(settings), ttl_s=settings.config_cache_ttl_s),
         app_map=CachedAppMap(app_map_store_for(settings), ttl_s=settings.app_map_cache_ttl_ms / 1000),
         metrics_sink=sink,
-        in_flight=asyncio.Semaphore(settings.concurrency_limit),
+        in_flight=Limiter(settings.concurrency_limit),
     )

@@ -28,6 +28,7 @@ from delivery.settle import SettleReport, settle
 from delivery.stages import Decided
 
 _log = logging.getLogger(__name__)
+IDLE_PAUSE_S = 0.05
 
 
 class BatchProcessor(Protocol):
@@ -121,12 +122,24 @@ class Worker:
                 slots.release()
                 if self.burst and not mine:  # drained: nothing visible, nothing of ours in flight
                     return
+                await self._idle(mine)
                 continue
             task = asyncio.create_task(self._run_batch(consumer, messages))
             for group in (mine, self._in_flight):
                 group.add(task)
                 task.add_done_callback(group.discard)
             task.add_done_callback(lambda _t: slots.release())
+
+    async def _idle(self, mine: set[asyncio.Task[None]]) -> None:
+        """After an empty receive, never spin: a long poll already waited; a short one (burst mode, or
+        ``wait_s=0``) waits for one of our batches to finish (it may requeue messages) or a moment."""
+        if self.wait_s > 0 and not self.burst:
+            return
+        if mine:
+            timeout_s = max(self._wait_s(), IDLE_PAUSE_S)
+            await asyncio.wait(mine, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        else:
+            await self._pause(IDLE_PAUSE_S)
 
     async def _receive(self, consumer: Consumer) -> list[ReceivedMessage]:
         receive = asyncio.ensure_future(consumer.queue.receive(self.batch_size, self._wait_s()))

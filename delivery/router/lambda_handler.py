@@ -21,7 +21,6 @@ from typing import Any
 from delivery import logs
 from delivery.config_store import CachedConfigs
 from delivery.emf import EmfEmitter
-from delivery.router.queues import SqsQueueLocator, SqsSender
 from delivery.router.routing import RouterDeps, route_events
 from delivery.router.settings import RouterSettings
 from delivery.settings import SettingsError
@@ -34,10 +33,10 @@ def build_deps(environ: Mapping[str, str]) -> RouterDeps:
     settings = RouterSettings.from_env(environ)
     if not settings.dlq_url:
         raise SettingsError(["INBOUND_DLQ_URL is required"])
-    return RouterDeps(
-        configs=CachedConfigs.from_env(environ),
-        queues=SqsQueueLocator(settings.queue_prefix, settings.queue_urls),
-        sender=SqsSender(),
+    return RouterDeps.with_sqs(
+        CachedConfigs.from_env(environ),
+        queue_prefix=settings.queue_prefix,
+        queue_urls=settings.queue_urls,
         dlq_url=settings.dlq_url,
         message_root_uri=settings.message_root_uri,
         metrics=EmfEmitter(settings.metrics_namespace, {"Environment": settings.environment}),

@@ -56,6 +56,10 @@ class SqsQueueLocator:
         self._cache: dict[str, str] = {}
         self._client, self._owned = _sqs_client(client)
 
+    @property
+    def client(self) -> Any:
+        return self._client
+
     async def url_for(self, client_id: str) -> str:
         url = self._explicit.get(client_id) or self._cache.get(client_id)
         if url:

@@ -88,6 +88,25 @@ class RouterDeps:
     def __post_init__(self) -> None:
         self.message_root_uri = normalise_root_uri(self.message_root_uri)
 
+    @classmethod
+    def with_sqs(
+        cls,
+        configs: ConfigLookup,
+        *,
+        queue_prefix: str,
+        dlq_url: str | None,
+        queue_urls: Mapping[str, str] | None = None,
+        message_root_uri: str = DEFAULT_MESSAGE_ROOT_URI,
+        metrics: EmfEmitter | None = None,
+        sqs_client: Any | None = None,
+    ) -> RouterDeps:
+        """Deps over real SQS (one boto3 client, created here unless given; ``close()`` closes it)."""
+        from delivery.router.queues import SqsQueueLocator, SqsSender
+
+        queues = SqsQueueLocator(queue_prefix, queue_urls, client=sqs_client)
+        sender = SqsSender(client=queues.client)
+        return cls(configs, queues, sender, dlq_url, message_root_uri, metrics)
+
     def close(self) -> None:
         """Close whatever the components own (boto3 clients); components without ``close`` are skipped."""
         for part in (self.configs, self.queues, self.sender):

@@ -27,7 +27,6 @@ from delivery.router import (
     RouterDeps,
     RouterWorker,
     SqsQueueLocator,
-    SqsSender,
     lambda_handler,
     route_events,
 )
@@ -73,12 +72,12 @@ class Stack:
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
     def deps(self, configs: Any) -> RouterDeps:
-        return RouterDeps(
-            configs=configs,
-            queues=SqsQueueLocator(self.prefix, client=self.sqs),
-            sender=SqsSender(client=self.sqs),
+        return RouterDeps.with_sqs(
+            configs,
+            queue_prefix=self.prefix,
             dlq_url=self.dlq,
             message_root_uri="https://api.example.org/v1/message-batches",
+            sqs_client=self.sqs,
         )
 
 

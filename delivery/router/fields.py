@@ -126,3 +126,12 @@ def literal(obj: Mapping[str, Any], key: str, expected: str, issues: Issues) -> 
         issues.append(EventIssue(key, f"is required (must be {quoted(expected)})"))
     elif value != expected:
         issues.append(EventIssue(key, f"must be {quoted(expected)} (got {quoted(value)})"))
+
+
+def client_id_field(data: Mapping[str, Any], issues: Issues) -> str:
+    """``data.clientId``: also names a config file/object, so no path separators or dot names."""
+    value = required(data, "clientId", "data.", issues)
+    if value and ("/" in value or "\\" in value or "\0" in value or value in (".", "..")):
+        issues.append(EventIssue("data.clientId", f"is not a valid client id (got {quoted(value)})"))
+        return ""
+    return value

@@ -146,7 +146,12 @@ def plan_record(
     match = match_event(event, routes)
     if not match.matched:
         return _event_result(index, event, Fate.FILTERED_OUT, "no_matching_subscription")
-    payload = payload_json(event, root_uri)
+    try:
+        payload = payload_json(event, root_uri)
+    except UnicodeEncodeError as exc:  # a lone surrogate (JSON "\ud800"): no valid UTF-8, SQS refuses it
+        message = f"data: contains text that is not valid Unicode ({exc.reason} at position {exc.start})"
+        code = ErrorCode.INVALID_EVENT.value
+        return _event_result(index, event, Fate.DEAD_LETTERED, code, error_code=code, error_message=message)
     deliveries = tuple(
         [
             Delivery(event.client_id, sub_id, target_id, envelope_body(payload, sub_id, target_id))

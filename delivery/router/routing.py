@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 from delivery.client_config import ClientConfig
 from delivery.emf import EmfEmitter
-from delivery.errors import ConfigInvalid, ConfigNotFound, ConfigValidationError
+from delivery.errors import ConfigInvalid, ConfigNotFound, ConfigUnavailable, ConfigValidationError
 from delivery.logs import log
-from delivery.router.events import Rejection
+from delivery.router.events import Rejection, StatusEvent
 from delivery.router.matching import ClientRoutes, compile_routes
 from delivery.router.observe import observe
 from delivery.router.payload import normalise_root_uri
@@ -115,20 +115,26 @@ class RouterDeps:
                 close()
 
 
+def _routes_of(configs: ConfigLookup, cache: RoutesCache, client_id: str) -> RoutesOrProblem:
+    config = configs.get(client_id)
+    if config.client_id != client_id:
+        message = f"Invalid client config for '{client_id}': clientId is '{config.client_id}'"
+        return ConfigProblem(ConfigProblemKind.INVALID, message)
+    return cache.routes(config)
+
+
 def lookup_routes(configs: ConfigLookup, cache: RoutesCache, client_id: str) -> RoutesOrProblem:
     """One client's routes, or why there are none (blocking: may read S3 or disk)."""
     try:
-        config = configs.get(client_id)
+        return _routes_of(configs, cache, client_id)
     except ConfigNotFound as exc:
         return ConfigProblem(ConfigProblemKind.NOT_FOUND, str(exc))
     except (ConfigInvalid, ConfigValidationError) as exc:
         return ConfigProblem(ConfigProblemKind.INVALID, str(exc))
     except Exception as exc:  # ConfigUnavailable or anything unexpected: retry later
+        if not isinstance(exc, ConfigUnavailable):
+            logger.exception("client config lookup failed")
         return ConfigProblem(ConfigProblemKind.UNAVAILABLE, f"{type(exc).__name__}: {exc}")
-    if config.client_id != client_id:
-        message = f"Invalid client config for '{client_id}': clientId is '{config.client_id}'"
-        return ConfigProblem(ConfigProblemKind.INVALID, message)
-    return cache.routes(config)
 
 
 async def _load_routes(deps: RouterDeps, client_ids: set[str]) -> dict[str, RoutesOrProblem]:
@@ -253,6 +259,17 @@ async def _send_dead_letters(
     ]  # fmt: skip
 
 
+def _plan(
+    index: int, decoded: StatusEvent | Rejection, routes: RoutesOrProblem | None, root_uri: str
+) -> RecordResult:
+    """``plan_record``, isolated: an unexpected error leaves only this record for retry."""
+    try:
+        return plan_record(index, decoded, routes, root_uri)
+    except Exception as exc:
+        logger.exception("router planning failed")
+        return RecordResult(index, Fate.RETRY, "unexpected_error", error_message=_cause(exc))
+
+
 async def route_events(events: Sequence[RouterInput], deps: RouterDeps) -> RouteReport:
     """Validate, transform, match and route a batch; the report has one result per input, in order."""
     started = time.perf_counter()
@@ -260,7 +277,7 @@ async def route_events(events: Sequence[RouterInput], deps: RouterDeps) -> Route
     client_ids = {d.client_id for d in decoded if not isinstance(d, Rejection)}
     routes = await _load_routes(deps, client_ids) if client_ids else {}
     records = [
-        plan_record(i, d, None if isinstance(d, Rejection) else routes[d.client_id], deps.message_root_uri)
+        _plan(i, d, None if isinstance(d, Rejection) else routes[d.client_id], deps.message_root_uri)
         for i, d in enumerate(decoded)
     ]
     records = await _send_envelopes(deps, records)

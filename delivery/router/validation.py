@@ -29,6 +29,7 @@ from delivery.router.events import (
 )
 from delivery.router.fields import (
     Issues,
+    client_id_field,
     count,
     json_type,
     literal,
@@ -140,7 +141,7 @@ def _message_event(event_id: str, data: Mapping[str, Any], issues: Issues) -> Me
     p = "data."
     return MessageStatusEvent(
         event_id=event_id,
-        client_id=required(data, "clientId", p, issues),
+        client_id=client_id_field(data, issues),
         message_id=required(data, "messageId", p, issues),
         timestamp=timestamp(data, "timestamp", p, issues),
         message_status=member(data, "messageStatus", p, issues, MESSAGE_STATUSES),
@@ -157,7 +158,7 @@ def _channel_event(event_id: str, data: Mapping[str, Any], issues: Issues) -> Ch
     p = "data."
     return ChannelStatusEvent(
         event_id=event_id,
-        client_id=required(data, "clientId", p, issues),
+        client_id=client_id_field(data, issues),
         message_id=required(data, "messageId", p, issues),
         timestamp=timestamp(data, "timestamp", p, issues),
         channel=member(data, "channel", p, issues, CHANNEL_TYPES),

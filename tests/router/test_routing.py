@@ -79,6 +79,20 @@ async def test_invalid_events_are_isolated_and_dead_lettered_once(queues: FakeQu
     assert len(queues.bodies("queue://client-a")) == 4  # 3 message envelopes + 1 channel envelope
 
 
+async def test_text_that_is_not_unicode_is_dead_lettered_alone(queues: FakeQueues) -> None:
+    bad = json.dumps(
+        message_event(messageStatusDescription="\ud800 broken")
+    )  # JSON escape of a lone surrogate
+    report = await route_events(
+        [bad, message_event(clientId="client-b")], make_deps(fanout_configs(), queues)
+    )
+    assert [r.fate for r in report.records] == [Fate.DEAD_LETTERED, Fate.ROUTED]
+    assert report.records[0].error_code == "INVALID_EVENT"
+    assert "not valid Unicode" in (report.records[0].error_message or "")
+    (dead,) = queues.sent[DLQ]
+    assert dead.body == bad
+
+
 async def test_config_missing_unreadable_and_invalid(queues: FakeQueues) -> None:
     configs = DictConfigs({
         "client-ok": config("client-ok", [message_sub("s", ["DELIVERED"], ["t"])]),
@@ -105,6 +119,17 @@ async def test_config_missing_unreadable_and_invalid(queues: FakeQueues) -> None
         "Invalid client config for 'client-renamed': clientId is 'client-other'"
     )
     assert sorted(configs.calls) == sorted(set(clients))  # one lookup per distinct client per batch
+
+
+async def test_a_broken_config_lookup_only_retries_its_clients_records(queues: FakeQueues) -> None:
+    configs = fanout_configs()
+    configs.entries["client-odd"] = object()  # type: ignore[assignment]  # a lookup returning garbage
+    events = [message_event(clientId="client-odd"), message_event(clientId="client-b")]
+    report = await route_events(events, make_deps(configs, queues))
+    assert [(r.fate, r.reason) for r in report.records] == [
+        (Fate.RETRY, "config_unavailable"), (Fate.ROUTED, "routed")
+    ]  # fmt: skip
+    assert (report.records[0].error_message or "").startswith("AttributeError:")
 
 
 async def test_missing_delivery_queue_retries_only_that_clients_records() -> None:

@@ -136,6 +136,8 @@ MESSAGE_CASES = [
     ({"data": "text"}, "data: must be an object"),
     ({"data.clientId": DELETE}, "data.clientId: is required"),
     ({"data.clientId": 42}, "data.clientId: must be a string (got number)"),
+    ({"data.clientId": "../etc"}, 'data.clientId: is not a valid client id (got "../etc")'),
+    ({"data.clientId": ".."}, 'data.clientId: is not a valid client id (got "..")'),
     ({"data.messageId": DELETE}, "data.messageId: is required"),
     ({"data.timestamp": DELETE}, "data.timestamp: is required"),
     ({"data.timestamp": "2026-02-05"}, f'data.timestamp: {TS} (got "2026-02-05")'),

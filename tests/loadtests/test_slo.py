@@ -86,7 +86,7 @@ def test_disabled_thresholds_check_nothing() -> None:
 )
 def test_bad_thresholds_are_rejected(field: str, value: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        Thresholds(**{field: value})  # type: ignore[arg-type]
+        Thresholds(**{field: value})
 
 
 def test_summarize_counts_messages_by_row_kind() -> None:

@@ -206,7 +206,7 @@ def validate_event(event: object) -> StatusEvent | Rejection:
 
 def decode_event(body: str | bytes | Mapping[str, Any]) -> StatusEvent | Rejection:
     """An SQS message body (or an already-decoded event) → ``validate_event``."""
-    if isinstance(body, str | bytes | bytearray):
+    if isinstance(body, (str, bytes, bytearray)):  # a tuple is faster than a union here
         try:
             event: object = json.loads(body)
         except (ValueError, RecursionError) as exc:

@@ -7,6 +7,7 @@ send one ``{payload, subscriptionId, targetId}`` envelope per matched target to 
 Pure modules (no boto3/aiohttp/redis): vocabulary, events, validation, payload, matching, plan.
 """
 
+from delivery.router.configs import ConfigLookup, RoutesCache
 from delivery.router.events import (
     Channel,
     ChannelStatusEvent,
@@ -20,7 +21,7 @@ from delivery.router.matching import ClientRoutes, Match, compile_routes, match_
 from delivery.router.payload import Callback, build_callback, envelope_body, idempotency_key, message_link
 from delivery.router.plan import Delivery, Fate, RecordResult, RouteReport
 from delivery.router.queues import QueueUnavailable, SqsQueueLocator, SqsSender, delivery_queue_name
-from delivery.router.routing import ConfigLookup, RouterDeps, route_events
+from delivery.router.routing import RouterDeps, route_events
 from delivery.router.settings import RouterSettings
 from delivery.router.validation import decode_event, validate_event
 from delivery.router.vocabulary import CallbackType, ErrorCode, EventType, Metric
@@ -48,6 +49,7 @@ __all__ = [
     "RouterDeps",
     "RouterSettings",
     "RouterWorker",
+    "RoutesCache",
     "RoutingPlan",
     "SqsQueueLocator",
     "SqsSender",

@@ -13,26 +13,21 @@ Without a ``dlq_url`` (library use), dead-lettered records are only reported.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from delivery.client_config import ClientConfig
 from delivery.emf import EmfEmitter
-from delivery.errors import ConfigInvalid, ConfigNotFound, ConfigUnavailable, ConfigValidationError
 from delivery.logs import log
+from delivery.router.configs import ConfigLookup, RoutesCache, load_routes
 from delivery.router.events import Rejection, StatusEvent
-from delivery.router.matching import ClientRoutes, compile_routes
 from delivery.router.observe import observe
 from delivery.router.payload import normalise_root_uri
 from delivery.router.plan import (
-    ConfigProblem,
-    ConfigProblemKind,
     Delivery,
     Fate,
     RecordResult,
@@ -47,31 +42,7 @@ from delivery.sqs import OutgoingMessage
 
 logger = logging.getLogger("delivery.router")
 RouterInput = str | bytes | Mapping[str, Any]
-_MAX_CACHED_ROUTES = 4096
 SEND_BATCH_LIMIT = 10  # SendMessageBatch maximum
-
-
-class ConfigLookup(Protocol):
-    """What the router needs from config storage; ``delivery.config_store.CachedConfigs`` fits."""
-
-    def get(self, client_id: str) -> ClientConfig: ...
-
-
-class RoutesCache:
-    """Compiled routes per config object (a config reloaded by the TTL cache is a new object)."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[ClientConfig, ClientRoutes]] = {}
-
-    def routes(self, config: ClientConfig) -> ClientRoutes:
-        entry = self._entries.get(id(config))
-        if entry is not None and entry[0] is config:
-            return entry[1]
-        if len(self._entries) >= _MAX_CACHED_ROUTES:
-            self._entries.clear()
-        routes = compile_routes(config)
-        self._entries[id(config)] = (config, routes)
-        return routes
 
 
 @dataclass
@@ -113,38 +84,6 @@ class RouterDeps:
             close = getattr(part, "close", None)
             if callable(close):
                 close()
-
-
-def _routes_of(configs: ConfigLookup, cache: RoutesCache, client_id: str) -> RoutesOrProblem:
-    config = configs.get(client_id)
-    if config.client_id != client_id:
-        message = f"Invalid client config for '{client_id}': clientId is '{config.client_id}'"
-        return ConfigProblem(ConfigProblemKind.INVALID, message)
-    return cache.routes(config)
-
-
-def lookup_routes(configs: ConfigLookup, cache: RoutesCache, client_id: str) -> RoutesOrProblem:
-    """One client's routes, or why there are none (blocking: may read S3 or disk)."""
-    try:
-        return _routes_of(configs, cache, client_id)
-    except ConfigNotFound as exc:
-        return ConfigProblem(ConfigProblemKind.NOT_FOUND, str(exc))
-    except (ConfigInvalid, ConfigValidationError) as exc:
-        return ConfigProblem(ConfigProblemKind.INVALID, str(exc))
-    except Exception as exc:  # ConfigUnavailable or anything unexpected: retry later
-        if not isinstance(exc, ConfigUnavailable):
-            logger.exception("client config lookup failed")
-        return ConfigProblem(ConfigProblemKind.UNAVAILABLE, f"{type(exc).__name__}: {exc}")
-
-
-async def _load_routes(deps: RouterDeps, client_ids: set[str]) -> dict[str, RoutesOrProblem]:
-    ids = sorted(client_ids)
-    if not deps.offload_config_reads:
-        return {cid: lookup_routes(deps.configs, deps.routes_cache, cid) for cid in ids}
-    loaded = await asyncio.gather(
-        *(asyncio.to_thread(lookup_routes, deps.configs, deps.routes_cache, cid) for cid in ids)
-    )
-    return dict(zip(ids, loaded, strict=True))
 
 
 Owners = list[list[int]]  # per send request: the record index of each message
@@ -275,7 +214,7 @@ async def route_events(events: Sequence[RouterInput], deps: RouterDeps) -> Route
     started = time.perf_counter()
     decoded = [decode_event(event) for event in events]
     client_ids = {d.client_id for d in decoded if not isinstance(d, Rejection)}
-    routes = await _load_routes(deps, client_ids) if client_ids else {}
+    routes = await load_routes(deps.configs, deps.routes_cache, client_ids, deps.offload_config_reads)
     records = [
         _plan(i, d, None if isinstance(d, Rejection) else routes[d.client_id], deps.message_root_uri)
         for i, d in enumerate(decoded)

@@ -11,7 +11,7 @@ import pytest
 
 from delivery.emf import EmfEmitter
 from delivery.errors import ConfigInvalid, ConfigUnavailable
-from delivery.router import Fate, RouteReport, route_events
+from delivery.router import Fate, RouteReport, RoutesCache, route_events
 from tests.router.builders import (
     DictConfigs,
     FakeQueues,
@@ -130,6 +130,20 @@ async def test_a_broken_config_lookup_only_retries_its_clients_records(queues: F
         (Fate.RETRY, "config_unavailable"), (Fate.ROUTED, "routed")
     ]  # fmt: skip
     assert (report.records[0].error_message or "").startswith("AttributeError:")
+
+
+async def test_unknown_clients_are_remembered_for_a_while(queues: FakeQueues) -> None:
+    now_s = [0.0]
+    configs = fanout_configs()
+    deps = make_deps(configs, queues, routes_cache=RoutesCache(not_found_ttl_s=30, clock=lambda: now_s[0]))
+    event = message_event(clientId="client-new")
+    for _ in range(3):
+        assert (await route_events([event], deps)).records[0].reason == "no_config"
+    assert configs.calls.count("client-new") == 1  # not one store read per batch (T7.4)
+    configs.entries["client-new"] = config("client-new", [message_sub("s", ["DELIVERED"], ["t"])])
+    now_s[0] = 30.0
+    assert (await route_events([event], deps)).records[0].fate is Fate.ROUTED
+    assert configs.calls.count("client-new") == 2
 
 
 async def test_missing_delivery_queue_retries_only_that_clients_records() -> None:

@@ -115,7 +115,7 @@ class _Waiter:
 
 @dataclass(slots=True)
 class _PathStats:
-    by_status: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[int | None] = field(default_factory=Counter)
     total: int = 0
     latency_sum_ms: float = 0.0
     latency_max_ms: float = 0.0
@@ -143,7 +143,7 @@ class Journal:
         stats = self._stats.get(rec.path)
         if stats is None:
             stats = self._stats[rec.path] = _PathStats()
-        stats.by_status["reset" if rec.response_status is None else str(rec.response_status)] += 1
+        stats.by_status[rec.response_status] += 1
         stats.total += 1
         stats.latency_sum_ms += rec.latency_ms
         stats.latency_max_ms = max(stats.latency_max_ms, rec.latency_ms)
@@ -196,7 +196,7 @@ class Journal:
             "paths": {
                 path: {
                     "total": s.total,
-                    "byStatus": dict(s.by_status),
+                    "byStatus": {"reset" if k is None else str(k): n for k, n in s.by_status.items()},
                     "latencyMeanMs": s.latency_sum_ms / s.total if s.total else 0.0,
                     "latencyMaxMs": s.latency_max_ms,
                 }

@@ -11,6 +11,7 @@ import re
 from typing import NamedTuple
 
 CALLBACK_TYPES = frozenset({"MessageStatus", "ChannelStatus"})
+_decode_json = json.JSONDecoder().decode
 _FORCED = re.compile(r"force-(\d{3})-(?:until-(\d+)-)?")
 
 
@@ -52,8 +53,8 @@ def _inspect(body: bytes) -> BodyFacts:
     if not body:
         return BodyFacts(400, "No body")
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = _decode_json(body.decode())
+    except ValueError:  # includes UnicodeDecodeError
         return BodyFacts(400, "Invalid JSON body")
     items = data.get("data") if type(data) is dict else None
     if type(items) is not list or not all(map(_valid_item, items)):

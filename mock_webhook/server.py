@@ -24,7 +24,7 @@ from mock_webhook.faults import FaultScript, parse_script
 from mock_webhook.journal import RecordedRequest, RequestFilter, normalise_path
 from mock_webhook.state import MockSettings, MockState
 from mock_webhook.verify import Credentials
-from mock_webhook.webhook import WebhookHandler
+from mock_webhook.webhook import WebhookServer
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -98,7 +98,7 @@ class MockWebhook:
     async def start(self) -> MockWebhook:
         tls_mode = "off" if self.settings.alb_passthrough else self.settings.mtls
         ssl_ctx = self.certs.server_ssl_context(tls_mode)
-        webhook = web.ServerRunner(web.Server(WebhookHandler(self.state)), access_log=None)
+        webhook = web.ServerRunner(WebhookServer(self.state))
         self.port = await self._serve(webhook, self.host, self._port, ssl_ctx)
         if self._admin_port is not None:
             admin = web.AppRunner(make_admin_app(self.state, self._info), access_log=None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import ssl
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +50,7 @@ class MockState:
         self.alb = AlbCertVerifier(certs.ca_cert) if settings.alb_passthrough else None
         self._credentials: dict[str, Credentials] = {}
         self._runners: dict[str, ScriptRunner] = {}
-        self._connections: weakref.WeakKeyDictionary[Any, Connection] = weakref.WeakKeyDictionary()
+        self._connections: dict[object, Connection] = {}
         self._connection_ids = itertools.count(1)
 
     # -- credentials -------------------------------------------------------------------------------
@@ -90,18 +89,20 @@ class MockState:
         return runner.next_action(now_s) if runner is not None else None
 
     # -- connections -------------------------------------------------------------------------------
-    def connection(self, transport: Any) -> Connection:
-        """Per-connection facts (id, handshake client certificate), computed once per TLS connection.
-
-        Keyed weakly by the connection's ``ssl.SSLObject`` (uvloop's transports cannot be weakly referenced).
-        """
+    def connection_opened(self, key: object, transport: Any) -> Connection:
+        """Per-connection facts (id, handshake client certificate), computed once when it is accepted."""
         ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-        known = self._connections.get(ssl_object) if ssl_object is not None else None
-        if known is None:
-            known = Connection(next(self._connection_ids), handshake_verdict(_peer_der(ssl_object)))
-            if ssl_object is not None:
-                self._connections[ssl_object] = known
-        return known
+        conn = Connection(next(self._connection_ids), handshake_verdict(_peer_der(ssl_object)))
+        self._connections[key] = conn
+        return conn
+
+    def connection_closed(self, key: object) -> None:
+        self._connections.pop(key, None)
+
+    def connection(self, key: object, transport: Any) -> Connection:
+        """The facts of an open connection (``key`` is its aiohttp protocol object)."""
+        conn = self._connections.get(key)
+        return conn if conn is not None else self.connection_opened(key, transport)
 
 
 def _peer_der(ssl_object: ssl.SSLObject | None) -> bytes | None:

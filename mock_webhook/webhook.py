@@ -15,6 +15,7 @@ import time
 from typing import NamedTuple
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from mock_webhook.clientcert import ALB_CERT_HEADER
 from mock_webhook.faults import FaultAction
@@ -71,7 +72,7 @@ class WebhookHandler:
         body = await request.read()
         path = request.path
         headers = request.headers
-        conn = state.connection(request.transport)
+        conn = state.connection(request.protocol, request.transport)
         tls = conn.tls if state.alb is None else state.alb.verdict(headers.get(ALB_CERT_HEADER))
         creds = state.credentials_for(path)
         key_valid = api_key_valid(creds, headers.get(creds.api_key_header))
@@ -108,6 +109,22 @@ class WebhookHandler:
         if action is None:
             return web.Response(body=reply.body, status=reply.status, content_type="application/json")
         return await _faulty_response(request, reply, action)
+
+
+class WebhookServer(web.Server):
+    """aiohttp's low-level server plus connection bookkeeping (client-certificate verdict per connection)."""
+
+    def __init__(self, state: MockState) -> None:
+        super().__init__(WebhookHandler(state), access_log=None)
+        self.state = state
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        self.state.connection_opened(handler, transport)
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        self.state.connection_closed(handler)
 
 
 async def _faulty_response(request: web.BaseRequest, reply: Reply, action: FaultAction) -> web.StreamResponse:

@@ -42,6 +42,9 @@ def register(subparsers: Any) -> None:
     worker.add_argument("--redis-url", help="redis:// or rediss:// URL of the gate's Redis/Valkey")
     worker.add_argument("--concurrency", type=int, help="deliveries in flight at once (CONCURRENCY_LIMIT)")
     worker.add_argument("--batches-in-flight", type=int, default=4, help="received batches per queue")
+    worker.add_argument(
+        "--max-batch", type=int, default=10, help="messages per pipeline batch (several receives)"
+    )
     worker.add_argument("--wait-s", type=int, help="long-poll wait in seconds (0-20, default 20)")
     worker.add_argument("--drain-s", type=float, help="graceful-shutdown wait for in-flight batches")
     worker.add_argument("--burst", action="store_true", help="drain the queues and exit")

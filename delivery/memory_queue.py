@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import itertools
 import time
 import uuid
@@ -42,6 +43,8 @@ class InMemoryQueue:
     visibility_timeout_s: int = 30
     clock_ms: Callable[[], int] = _wall_ms
     _messages: dict[str, StoredMessage] = field(default_factory=dict)
+    _schedule: list[tuple[int, int, str]] = field(default_factory=list)  # (visible_at_ms, seq, id) heap
+    _seq: itertools.count[int] = field(default_factory=itertools.count)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _handles: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -49,9 +52,11 @@ class InMemoryQueue:
         now_ms = self.clock_ms()
         for msg in messages:
             message_id = str(uuid.uuid4())
-            self._messages[message_id] = StoredMessage(
+            stored = StoredMessage(
                 message_id, msg.body, dict(msg.attributes), now_ms, now_ms + int(msg.delay_s) * 1000
             )
+            self._messages[message_id] = stored
+            self._reschedule(stored)
         self._wake()
         return []
 
@@ -86,6 +91,7 @@ class InMemoryQueue:
                 failed.append(m.message_id)
                 continue
             stored.visible_at_ms = now_ms + clamp_visibility_s(delay_s, stored.sent_ms, now_ms) * 1000
+            self._reschedule(stored)
         self._wake()
         return failed
 
@@ -99,13 +105,17 @@ class InMemoryQueue:
         """Every message still in the queue (visible or not), oldest first: for assertions."""
         return sorted(self._messages.values(), key=lambda m: m.sent_ms)
 
+    def _reschedule(self, stored: StoredMessage) -> None:
+        heapq.heappush(self._schedule, (stored.visible_at_ms, next(self._seq), stored.message_id))
+
     def _take(self, limit: int) -> list[ReceivedMessage]:
+        """Visible messages, earliest first; heap entries left behind by deletes/changes are skipped."""
         now_ms = self.clock_ms()
         out: list[ReceivedMessage] = []
-        for stored in self._messages.values():
-            if len(out) == limit:
-                break
-            if stored.visible_at_ms <= now_ms:
+        while self._schedule and len(out) < limit and self._schedule[0][0] <= now_ms:
+            visible_at_ms, _seq, message_id = heapq.heappop(self._schedule)
+            stored = self._messages.get(message_id)
+            if stored is not None and stored.visible_at_ms == visible_at_ms:
                 out.append(self._deliver(stored, now_ms))
         return out
 
@@ -114,6 +124,7 @@ class InMemoryQueue:
         stored.first_receive_ms = stored.first_receive_ms or now_ms
         stored.receipt_handle = f"{stored.message_id}#{next(self._handles)}"
         stored.visible_at_ms = now_ms + self.visibility_timeout_s * 1000
+        self._reschedule(stored)
         return ReceivedMessage(
             message_id=stored.message_id,
             receipt_handle=stored.receipt_handle,
@@ -125,7 +136,7 @@ class InMemoryQueue:
         )
 
     def _next_visible_ms(self, default_ms: int) -> int:
-        return min((m.visible_at_ms for m in self._messages.values()), default=default_ms)
+        return self._schedule[0][0] if self._schedule else default_ms
 
     def _wake(self) -> None:
         self._changed.set()

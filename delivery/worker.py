@@ -2,8 +2,10 @@
 
 One poll loop per consumer (client queue). Each received batch is processed and settled in its own task; at
 most ``max_batches_in_flight`` batches per consumer are in progress, and a loop receives only when a slot is
-free (so nothing sits received-but-waiting while its visibility timeout runs). Settle writes are shielded
-from cancellation.
+free (so nothing sits received-but-waiting while its visibility timeout runs). While receives come back
+full, a loop takes up to ``max_batch`` messages at once, so one gate admission per target covers several SQS
+batches (keep ``max_batch`` small enough to finish well within the queue's visibility timeout). Settle
+writes are shielded from cancellation.
 
 Shutdown (``stop()``, wired to SIGTERM/SIGINT by the CLI): stop receiving (an in-progress long poll is
 cancelled; a message SQS hands out at that instant reappears after its visibility timeout), finish the
@@ -75,6 +77,7 @@ class Worker:
         *,
         wait_s: int = 20,
         batch_size: int = 10,
+        max_batch: int = 10,
         max_batches_in_flight: int = 4,
         drain_s: float = 30.0,
         burst: bool = False,
@@ -82,6 +85,7 @@ class Worker:
         self.consumers = tuple(consumers)
         self.wait_s = wait_s
         self.batch_size = batch_size
+        self.max_batch = max(max_batch, batch_size)
         self.max_batches_in_flight = max_batches_in_flight
         self.drain_s = drain_s
         self.burst = burst
@@ -118,6 +122,8 @@ class Worker:
         while not self._stopping.is_set():
             await slots.acquire()
             messages = await self._receive(consumer)
+            if messages:
+                messages += await self._top_up(consumer, len(messages))
             if not messages:
                 slots.release()
                 if self.burst and not mine:  # drained: nothing visible, nothing of ours in flight
@@ -159,6 +165,20 @@ class Worker:
             log(_log, "error", "Receive failed", consumer=consumer.name, error=f"{type(exc).__name__}: {exc}")
             await self._pause(1.0)
             return []
+
+    async def _top_up(self, consumer: Consumer, have: int) -> list[ReceivedMessage]:
+        """While receives come back full, take more at once (no waiting) up to ``max_batch``: one gate
+        admission, one config lookup and one settle then cover several SQS batches."""
+        more: list[ReceivedMessage] = []
+        last = have
+        while last == self.batch_size and have + len(more) < self.max_batch and not self._stopping.is_set():
+            try:
+                got = await consumer.queue.receive(min(self.batch_size, self.max_batch - have - len(more)), 0)
+            except Exception:  # the messages we hold still get processed; the next poll reports errors
+                break
+            more += got
+            last = len(got)
+        return more
 
     def _wait_s(self) -> int:
         return min(self.wait_s, 1) if self.burst else self.wait_s

@@ -106,6 +106,7 @@ async def _serve(
             wait_s=settings.receive_wait_s,
             batch_size=settings.receive_batch_size,
             max_batches_in_flight=args.batches_in_flight,
+            max_batch=args.max_batch,
             drain_s=settings.drain_s,
             burst=args.burst,
         )

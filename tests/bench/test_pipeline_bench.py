@@ -43,7 +43,8 @@ from tests.bench.transport_baseline import API_KEY, APPLICATION_ID, BenchPeer, b
 
 CLIENT_ID = "bench-client"
 CONCURRENCY = 32
-BATCHES_IN_FLIGHT = 16
+BATCHES_IN_FLIGHT = 6
+MAX_BATCH = 30
 ROUNDS = 4
 ROUND_S = 1.0
 MEMORY_BACKLOG = 2000
@@ -113,6 +114,7 @@ async def _drain(
         wait_s=0,
         burst=True,
         max_batches_in_flight=BATCHES_IN_FLIGHT,
+        max_batch=MAX_BATCH,
     )
     started = time.perf_counter()
     try:

@@ -2,7 +2,7 @@
 
     callbacks router --inbound-queue-url URL --dlq-url URL [--queue-prefix P] [--queue-url CLIENT=URL ...]
                      [--config-dir D | --config-bucket B [--config-prefix P]] [--message-root-uri U]
-                     [--wait-seconds N] [--burst]
+                     [--wait-seconds N] [--concurrency N] [--burst]
 
 Flags override the environment (``delivery.router.settings``, ``delivery.config_store``). SIGTERM/SIGINT stop
 the worker after the current batch. ``--burst`` drains the queue and exits, printing a JSON summary.
@@ -37,6 +37,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--cache-ttl-seconds", type=float, default=None, help="config cache TTL")
     parser.add_argument("--message-root-uri", help="root of links.message (env MESSAGE_ROOT_URI)")
     parser.add_argument("--wait-seconds", type=int, default=20, choices=range(0, 21), metavar="0-20")
+    parser.add_argument("--concurrency", type=int, default=4, help="receive loops in parallel (default 4)")
     parser.add_argument("--burst", action="store_true", help="drain the queue, then exit")
     parser.set_defaults(handler=run_router)
 
@@ -99,7 +100,8 @@ async def _serve(args: argparse.Namespace, deps: Any) -> dict[str, object]:
 
     client = boto3.client("sqs")
     wait_s = 1 if args.burst else args.wait_seconds
-    worker = RouterWorker(SqsQueue(args.inbound_queue_url, client), deps, wait_s=wait_s)
+    inbound = SqsQueue(args.inbound_queue_url, client)
+    worker = RouterWorker(inbound, deps, wait_s=wait_s, concurrency=args.concurrency)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)

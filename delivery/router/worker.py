@@ -4,7 +4,8 @@ Per batch: ``route_events`` on the message bodies, then settle the powertools wa
 DeleteMessageBatch for every record that is done (routed, filtered out, or dead-lettered by the router) and
 one ChangeMessageVisibilityBatch for the RETRY records, hidden for ``retry_delay_s(receive_count)``.
 
-``stop()`` (wired to SIGTERM/SIGINT by the CLI) ends the loop after the current batch; a receive already
+``concurrency`` receive loops run side by side (SQS round trips dominate, not CPU).
+``stop()`` (wired to SIGTERM/SIGINT by the CLI) ends the loops after the current batch; a receive already
 waiting is awaited (at most ``wait_s``) and whatever it returns is made visible again at once. In burst mode
 ``run()`` returns as soon as a receive comes back empty.
 """
@@ -53,11 +54,20 @@ class WorkerStats:
 
 
 class RouterWorker:
-    def __init__(self, inbound: Queue, deps: RouterDeps, *, wait_s: int = 20, max_messages: int = 10):
+    def __init__(
+        self,
+        inbound: Queue,
+        deps: RouterDeps,
+        *,
+        wait_s: int = 20,
+        max_messages: int = 10,
+        concurrency: int = 1,
+    ):
         self.inbound = inbound
         self.deps = deps
         self.wait_s = wait_s
         self.max_messages = max_messages
+        self.concurrency = max(1, concurrency)
         self.stats = WorkerStats()
         self._stopping = asyncio.Event()
 
@@ -95,8 +105,8 @@ class RouterWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
-    async def run(self, *, burst: bool = False) -> WorkerStats:
-        """Consume until ``stop()`` (or, with ``burst``, until the queue is empty)."""
+    async def _consume(self, burst: bool) -> None:
+        """One receive -> route -> settle loop."""
         while not self._stopping.is_set():
             try:
                 messages = await self._receive()
@@ -108,6 +118,10 @@ class RouterWorker:
                 if not burst:
                     await self._pause(ERROR_PAUSE_S)
             if burst and not messages:
-                break
+                return
+
+    async def run(self, *, burst: bool = False) -> WorkerStats:
+        """Run ``concurrency`` loops until ``stop()`` (or, with ``burst``, until the queue is empty)."""
+        await asyncio.gather(*(self._consume(burst) for _ in range(self.concurrency)))
         log(logger, "info", "Router worker stopped", **self.stats.as_dict())
         return self.stats

@@ -120,7 +120,7 @@ async def test_worker_burst_drains_the_inbound_queue(stack: Stack) -> None:
     for body in bodies:
         stack.sqs.send_message(QueueUrl=stack.inbound, MessageBody=body)
     inbound = SqsQueue(stack.inbound, client=stack.sqs)
-    worker = RouterWorker(inbound, stack.deps(local_configs()), wait_s=1, max_messages=2)
+    worker = RouterWorker(inbound, stack.deps(local_configs()), wait_s=1, max_messages=2, concurrency=2)
     stats = await worker.run(burst=True)
     assert stats.received == 5
     assert (stats.fates["routed"], stats.fates["dead_lettered"], stats.envelopes_sent) == (3, 2, 4)

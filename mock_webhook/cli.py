@@ -16,12 +16,15 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mock_webhook.certs import SERVER_FILES, CertBundle, CertsError, spki_pin_of_pem
 from mock_webhook.faults import FaultScriptError, parse_script
 from mock_webhook.state import MTLS_MODES
 from mock_webhook.verify import Credentials
+
+if TYPE_CHECKING:
+    from mock_webhook.server import MockWebhook
 
 
 class UsageError(Exception):
@@ -120,7 +123,7 @@ def _write_ready_file(path: Path, info: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-async def _serve(args: argparse.Namespace, certs_dir: Path) -> int:
+def _build_mock(args: argparse.Namespace, certs_dir: Path) -> MockWebhook:
     from mock_webhook.server import MockWebhook
 
     creds = Credentials(
@@ -130,8 +133,7 @@ async def _serve(args: argparse.Namespace, certs_dir: Path) -> int:
         tuple(args.webhook_secret),
         args.enforce_signatures,
     )
-    faults = load_faults(args.faults) if args.faults else None
-    mock = MockWebhook(
+    return MockWebhook(
         mtls=args.mtls,
         alb_passthrough=args.alb_passthrough,
         certs=certs_dir,
@@ -140,21 +142,28 @@ async def _serve(args: argparse.Namespace, certs_dir: Path) -> int:
         admin_port=args.admin_port,
         credentials=creds,
         journal_size=args.journal,
-        faults=faults,
+        faults=load_faults(args.faults) if args.faults else None,
     )
+
+
+def _announce(info: dict[str, Any], args: argparse.Namespace) -> None:
+    alb = ", ALB passthrough" if args.alb_passthrough else ""
+    print(f"webhook URL: {info['url']}  (mTLS {args.mtls}{alb})")
+    print(f"admin URL:   {info['adminUrl']}  (inbox page at /)")
+    print(f"CA:          {info['caPath']}")
+    print(f"server pin:  {info['serverPin']}", flush=True)
+    if args.ready_file:
+        _write_ready_file(args.ready_file, info)
+
+
+async def _serve(args: argparse.Namespace, certs_dir: Path) -> int:
+    mock = _build_mock(args, certs_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with mock:
-        info = {**mock.info(), "pid": os.getpid()}
-        alb = ", ALB passthrough" if args.alb_passthrough else ""
-        print(f"webhook URL: {info['url']}  (mTLS {args.mtls}{alb})")
-        print(f"admin URL:   {info['adminUrl']}  (inbox page at /)")
-        print(f"CA:          {info['caPath']}")
-        print(f"server pin:  {info['serverPin']}", flush=True)
-        if args.ready_file:
-            _write_ready_file(args.ready_file, info)
+        _announce({**mock.info(), "pid": os.getpid()}, args)
         await stop.wait()
     print("mock-webhook stopped", flush=True)
     return 0

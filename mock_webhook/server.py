@@ -224,6 +224,18 @@ class MockWebhook:
             raise WaitTimeout(f"{len(found)} of {count} requests matching {flt} after {timeout_s}s", found)
         return found
 
+    def assert_received(
+        self, message_id: str, count: int = 1, *, path: str | None = None
+    ) -> list[RecordedRequest]:
+        """Raise ``AssertionError`` unless exactly ``count`` requests carried ``message_id``."""
+        found = self.requests(path=path, message_id=message_id)
+        if len(found) != count:
+            statuses = [rec.response_status for rec in found]
+            raise AssertionError(
+                f"expected {count} request(s) for {message_id!r}, got {len(found)}: {statuses}"
+            )
+        return found
+
     def clear(self) -> int:
         return self.state.journal.clear()
 

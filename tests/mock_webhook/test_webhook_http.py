@@ -110,6 +110,9 @@ async def test_scripted_status_sequence_with_retry_after(mock: MockWebhook, sess
     assert [r[0] for r in results] == [503, 503, 429, 200]
     assert results[2][1]["Retry-After"] == "7"
     assert [r.fault for r in mock.requests()] == ["step 0", "step 0", "step 1", None]
+    assert [r.response_status for r in mock.assert_received("msg-1", 4, path="t1")] == [503, 503, 429, 200]
+    with pytest.raises(AssertionError, match="expected 1 request"):
+        mock.assert_received("msg-1", 1)
     assert (await _post(session, mock, "other-path", callback_body()))[0] == 200
 
 

@@ -21,7 +21,7 @@ from delivery.router.matching import ClientRoutes, Match, compile_routes, match_
 from delivery.router.payload import Callback, build_callback, envelope_body, idempotency_key, message_link
 from delivery.router.plan import Delivery, Fate, RecordResult, RouteReport
 from delivery.router.queues import QueueUnavailable, SqsQueueLocator, SqsSender, delivery_queue_name
-from delivery.router.routing import RouterDeps, route_events
+from delivery.router.routing import RouterDeps, route_events, route_events_blocking
 from delivery.router.settings import RouterSettings
 from delivery.router.validation import decode_event, validate_event
 from delivery.router.vocabulary import CallbackType, ErrorCode, EventType, Metric
@@ -64,5 +64,6 @@ __all__ = [
     "match_event",
     "message_link",
     "route_events",
+    "route_events_blocking",
     "validate_event",
 ]

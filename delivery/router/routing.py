@@ -224,3 +224,8 @@ async def route_events(events: Sequence[RouterInput], deps: RouterDeps) -> Route
     report = RouteReport(tuple(records), (time.perf_counter() - started) * 1000)
     observe(report, deps.metrics)
     return report
+
+
+def route_events_blocking(events: Sequence[RouterInput], deps: RouterDeps) -> RouteReport:
+    """``route_events`` for synchronous callers (scripts, Locust users): runs its own event loop."""
+    return asyncio.run(route_events(events, deps))

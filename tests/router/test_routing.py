@@ -243,3 +243,8 @@ async def test_routed_log_names_every_matched_subscription(
     assert fields["subscriptionIds"] == ["sub-1", "sub-3"]
     assert fields["targetIds"] == ["t-a", "t-b", "t-c"]
     assert fields["correlationId"] == "evt-0001"
+
+
+def test_blocking_variant_for_synchronous_callers(queues: FakeQueues) -> None:
+    report = route_events_blocking([message_event()], make_deps(fanout_configs(), queues))
+    assert (report.records[0].fate, report.envelopes_sent) == (Fate.ROUTED, 3)

@@ -13,6 +13,7 @@ Without a ``dlq_url`` (library use), dead-lettered records are only reported.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time

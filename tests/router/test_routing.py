@@ -11,7 +11,7 @@ import pytest
 
 from delivery.emf import EmfEmitter
 from delivery.errors import ConfigInvalid, ConfigUnavailable
-from delivery.router import Fate, RouteReport, RoutesCache, route_events
+from delivery.router import Fate, RouteReport, RoutesCache, route_events, route_events_blocking
 from tests.router.builders import (
     DictConfigs,
     FakeQueues,

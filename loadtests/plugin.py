@@ -207,6 +207,9 @@ def on_init(environment: LocustEnvironment, runner: Any = None, **_kw: Any) -> N
         options: Any = environment.parsed_options
         thresholds = thresholds_of(options)
         schedule_of(profile, options.run_time, options.rate)  # validates --rate / --run-time now
+        if options.num_users or options.spawn_rate:
+            logger.warning("-u/--users and -r/--spawn-rate are ignored: profile %s derives users from --rate "
+                           "and --user-rate", profile.name)  # fmt: skip
         _coordinator = Coordinator(
             environment, profile, thresholds, publishes=not isinstance(runner, MasterRunner)
         )

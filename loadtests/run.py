@@ -29,6 +29,7 @@ from loadtests.message_ids import new_run_id
 from loadtests.profiles import FaultPlan, Lane, Profile, faults_for, lanes_for, schedule_of
 from loadtests.publisher import MAX_BATCH, SqsPublishClient
 from loadtests.schedules import task_rate_per_user
+from loadtests.shapes import ProfileShape
 from loadtests.targets import LoadTarget, select_targets
 
 logger = logging.getLogger("loadtests")
@@ -131,9 +132,18 @@ class Coordinator:
         lanes = ", ".join(f"{lane.target.key}[{lane.prefix}]x{lane.weight:.2f}" for lane in self.lanes)
         logger.info("profile %s: %s; lanes: %s", self.profile.name, self.profile.description, lanes)
 
+    def _follow_shape_choice(self) -> None:
+        """The web UI's class picker may have chosen another profile's shape since ``init``."""
+        shape = self.locust_env.shape_class
+        if isinstance(shape, ProfileShape) and shape.profile != self.profile and self.env is not None:
+            self.profile = shape.profile
+            self.options.load_profile = shape.profile.name
+            self.lanes = lanes_of(self.env, self.profile, self.options)
+
     def start_test(self) -> PublishContext | None:
         assert self.env is not None
         assert self.env.mock_admin_url
+        self._follow_shape_choice()
         run_id = new_run_id()
         self.options.load_run_id = run_id
         self.tracker = DeliveryTracker(run_id, last_seq=latest_seq(self.env.mock_admin_url))

@@ -9,6 +9,7 @@ async with MockWebhook(mtls="required") as mock:
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
 from collections.abc import Mapping, Sequence
@@ -38,14 +39,21 @@ class WaitTimeout(TimeoutError):
 
 
 class Expectation:
-    """Builder appending steps to one path's fault script (pytest-httpserver style)."""
+    """Builder appending steps to one path's fault script (pytest-httpserver style).
+
+    Steps are added after the path's current script (its remaining position is reset).
+    """
 
     def __init__(self, mock: MockWebhook, path: str) -> None:
-        self._mock, self._path, self._steps = mock, path, list[dict[str, Any]]()
+        current = mock.state.scripts().get(normalise_path(path))
+        source = json.loads(current.source) if current is not None else {}
+        self._mock, self._path = mock, path
+        self._steps: list[dict[str, Any]] = list(source.get("steps", []))
+        self._rest = {key: value for key, value in source.items() if key != "steps"}  # seed, loop, rateLimit
 
     def _add(self, step: dict[str, Any]) -> Expectation:
         self._steps.append(step)
-        self._mock.script(self._path, self._steps)
+        self._mock.script(self._path, {**self._rest, "steps": self._steps})
         return self
 
     def respond_with(

@@ -105,7 +105,8 @@ async def test_forced_statuses_from_message_id(mock: MockWebhook, session) -> No
 
 
 async def test_scripted_status_sequence_with_retry_after(mock: MockWebhook, session) -> None:
-    mock.expect("t1").respond_with(503, times=2).respond_with(429, headers={"Retry-After": "7"})
+    mock.expect("t1").respond_with(503, times=2)
+    mock.expect("t1").respond_with(429, headers={"Retry-After": "7"})  # appended to the same script
     results = [await _post(session, mock, "t1", callback_body()) for _ in range(4)]
     assert [r[0] for r in results] == [503, 503, 429, 200]
     assert results[2][1]["Retry-After"] == "7"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.processes import free_port
 from loadtests.slo import SLO_BREACHED_EXIT_CODE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,3 +75,34 @@ def test_bad_options_fail_before_any_load(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "is neither 'local' nor an existing TOML file" in missing.stderr
+
+
+def test_distributed_master_and_worker(tmp_path: Path) -> None:
+    """The master owns the stack, the shape, the journal and the gate; the worker only publishes."""
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_", "CALLBACKS_", "LOCUST_"))
+    }
+    worker_argv = [str(LOCUST), "-f", str(REPO / "loadtests"), "--worker", "--master-host", "127.0.0.1",
+                   "--master-port", str(port)]  # fmt: skip
+    with subprocess.Popen(
+        worker_argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as worker:
+        try:
+            done = run_locust(
+                tmp_path, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                "--expect-workers", "1", "--expect-workers-max-wait", "30", "-t", "4s", "--rate", "20",
+                "--csv", str(tmp_path / "dist"), "--drain-timeout", "20",
+            )  # fmt: skip
+            worker_err = worker.communicate(timeout=30)[1]
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert worker.returncode == 0, worker_err[-3000:]
+    rows = stats_rows(tmp_path / "dist")
+    published = sum(
+        int(rows[("sqs", n)]["Request Count"]) for n in ("publish", "publish-batch") if ("sqs", n) in rows
+    )
+    assert published > 0
+    assert int(rows[("e2e", "e2e-delivery")]["Request Count"]) == published

@@ -12,13 +12,14 @@ import asyncio
 import json
 import signal
 import sys
+import threading
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from delivery import logs
 from delivery.cli_worker import queue_names
 from delivery.redrive import RedriveFilter, redrive
-from delivery.settings import Settings, SettingsError
+from delivery.settings import RedisSettings, Settings, SettingsError
 from delivery.sqs import SqsQueue
 
 
@@ -30,7 +31,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         config_prefix=getattr(args, "config_prefix", None),
         app_map_file=getattr(args, "app_map_file", None),
         app_map_parameter=getattr(args, "app_map_parameter", None),
-        redis=None if not getattr(args, "redis_url", None) else base.redis.__class__(url=args.redis_url),
+        redis=RedisSettings(url=args.redis_url) if getattr(args, "redis_url", None) else None,
         concurrency_limit=getattr(args, "concurrency", None),
         receive_wait_s=getattr(args, "wait_s", None),
         drain_s=getattr(args, "drain_s", None),
@@ -110,9 +111,10 @@ async def _serve(
             drain_s=settings.drain_s,
             burst=args.burst,
         )
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, worker.stop)
+        if threading.current_thread() is threading.main_thread():  # (embedded callers run us in a thread)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, worker.stop)
         stats = await worker.run()
     finally:
         await resources.close()

@@ -10,7 +10,7 @@ failures, permanent 4xx as answers from a live endpoint; records that were never
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from delivery.backoff import decide_denied
@@ -25,7 +25,7 @@ BREAKER_FAILURES = frozenset({ResultKind.RATE_LIMITED, ResultKind.TRANSIENT})
 
 
 def deferred(
-    records: Sequence[Routed], decision: AdmitDecision, *, now_ms: int, rand: float
+    records: Sequence[Routed], decision: AdmitDecision, *, now_ms: int, rand: Callable[[], float]
 ) -> list[Decided]:
     return [
         Decided(
@@ -36,7 +36,7 @@ def deferred(
                 first_receive_ms=r.message.first_receive_ms,
                 now_ms=now_ms,
                 max_retry_s=r.target.delivery.max_retry_duration_seconds,
-                rand=rand,
+                rand=rand(),
             ),
             r.target_id,
             r.envelope.correlation_id,
@@ -45,12 +45,12 @@ def deferred(
     ]
 
 
-def _unavailable(records: Sequence[Routed], error: Exception, rand: float) -> list[Decided]:
+def _unavailable(records: Sequence[Routed], error: Exception, rand: Callable[[], float]) -> list[Decided]:
     log(_log, "error", "Gate unavailable — requeuing", targetId=records[0].target_id, error=str(error))
     return [
         Decided(
             r.message,
-            infrastructure_retry(GATE_UNAVAILABLE, error, receive_count=r.message.receive_count, rand=rand),
+            infrastructure_retry(GATE_UNAVAILABLE, error, receive_count=r.message.receive_count, rand=rand()),
             r.target_id,
             r.envelope.correlation_id,
         )
@@ -59,7 +59,7 @@ def _unavailable(records: Sequence[Routed], error: Exception, rand: float) -> li
 
 
 async def admit(
-    gate: Gate, params: TargetGateParams, batch: TargetBatch, *, now_ms: int, rand: float
+    gate: Gate, params: TargetGateParams, batch: TargetBatch, *, now_ms: int, rand: Callable[[], float]
 ) -> tuple[list[Routed], list[Decided]]:
     """(admitted records, decided records: deferred or requeued)."""
     try:

@@ -83,9 +83,7 @@ class Pipeline:
             return self._requeue(batch.records, app_id)
         params = TargetGateParams.for_target(batch.target, self.deps.gate_settings)
         ctx = self.deps.attempts
-        admitted, deferred = await admit(
-            self.deps.gate, params, batch, now_ms=ctx.clock_ms(), rand=ctx.rand()
-        )
+        admitted, deferred = await admit(self.deps.gate, params, batch, now_ms=ctx.clock_ms(), rand=ctx.rand)
         results = list(await asyncio.gather(*(attempt(r, app_id, ctx) for r in admitted)))
         breaker = await record(self.deps.gate, params, batch.target.target_id, results)
         observe_breaker(self.client_id, batch.target.target_id, breaker, metrics)

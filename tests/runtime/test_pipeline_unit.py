@@ -157,9 +157,12 @@ async def test_gate_failure_requeues_without_sending() -> None:
 
 async def test_partial_admission_defers_the_rest_as_rate_limited() -> None:
     gate = FakeGate(lambda n: AdmitDecision(1, "some_allowed", 500, 10))
-    decided = await _pipeline(_ok, gate, "a").process(_messages(*(envelope("a") for _ in range(3))))
+    rands = itertools.cycle([0.1, 0.9])
+    pipeline = _pipeline(_ok, gate, "a", rand=lambda: next(rands))
+    decided = await pipeline.process(_messages(*(envelope("a") for _ in range(3))))
     assert [d.outcome.disposition for d in decided] == [Disposition.ACK, Disposition.DEFER, Disposition.DEFER]
     assert {d.outcome.reason for d in decided[1:]} == {"rate_limited"}
+    assert decided[1].outcome.delay_s != decided[2].outcome.delay_s  # jitter per record, not per batch
     assert gate.records == [("a", 1, 0)]
 
 

@@ -104,3 +104,22 @@ async def test_missing_config_and_app_map_requeue_instead_of_dead_lettering(stac
     )
     assert (other.outcome.disposition, other.outcome.reason) == (Disposition.RETRY, "CONFIG_UNAVAILABLE")
     assert stack.receiver.requests() == []
+
+
+async def test_tls_material_error_requeues_instead_of_dead_lettering(stack: Stack) -> None:
+    target = stack.add_target(mtls={"enabled": True})
+    await stack.send(envelope(target, "m-tls"))
+    broken = stack.resources(
+        MTLS_CERT_FILE=str(stack.root / "missing.pem"), MTLS_KEY_FILE=str(stack.root / "x")
+    )
+    try:
+        batch = await stack.queue.receive(10, wait_s=1)
+        [decided] = await broken.pipeline_for(stack.client_id).process(batch)
+        await settle([decided], stack.queue, stack.dlq)
+    finally:
+        await broken.close()
+    assert (decided.outcome.disposition, decided.outcome.reason) == (Disposition.RETRY, "TLS_MATERIAL_ERROR")
+    assert "missing.pem" in (decided.outcome.error_message or "")
+    assert stack.receiver.requests() == []
+    assert await stack.depth() == (0, 1)
+    assert await stack.dlq_count() == 0

@@ -47,3 +47,20 @@ def test_provider_caches_until_close_to_expiry() -> None:
     now[0] = 841.0
     provider.get_credentials()
     assert len(calls) == 2
+
+
+async def test_connect_uses_tls_and_the_iam_provider_for_elasticache() -> None:
+    from delivery.redis_conn import connect
+
+    settings = RedisSettings(
+        elasticache_endpoint="cache.example", elasticache_cache_name="c", elasticache_iam_username="u"
+    )
+    client = connect(settings)
+    try:
+        kwargs = client.connection_pool.connection_kwargs
+        assert kwargs["host"] == "cache.example"
+        assert kwargs["port"] == 6379
+        assert isinstance(kwargs["credential_provider"], ElastiCacheIamProvider)
+        assert client.connection_pool.connection_class.__name__ == "SSLConnection"
+    finally:
+        await client.aclose()

@@ -29,7 +29,7 @@ from delivery.settings import Settings, SettingsError
 from delivery.settle import settle
 from delivery.sqs import SqsQueue, received_from_lambda_record
 from delivery.stages import Decided
-from delivery.worker import BatchProcessor, Consumer
+from delivery.worker import BatchProcessor, Consumer, freeze_startup_objects
 
 _log = logging.getLogger(__name__)
 CLIENT_ID_MISSING = "CLIENT_ID_MISSING"
@@ -104,6 +104,7 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, list[dic
     global _STATE
     if _STATE is None:
         _STATE = build_state(os.environ)
+        freeze_startup_objects()
     return _STATE.loop.run_until_complete(handle_event(event, _STATE.consumer))
 
 

@@ -92,7 +92,7 @@ async def _serve(
     import boto3
 
     from delivery.runtime import open_resources
-    from delivery.worker import Worker
+    from delivery.worker import Worker, freeze_startup_objects
 
     sqs_client = boto3.client("sqs")
     resources = open_resources(settings, environ)
@@ -111,6 +111,7 @@ async def _serve(
             drain_s=settings.drain_s,
             burst=args.burst,
         )
+        freeze_startup_objects()
         if threading.current_thread() is threading.main_thread():  # (embedded callers run us in a thread)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):

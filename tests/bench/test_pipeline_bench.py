@@ -40,7 +40,7 @@ from delivery.queue import OutgoingMessage, Queue
 from delivery.runtime import open_resources
 from delivery.settings import Settings
 from delivery.sqs import SqsQueue
-from delivery.worker import Worker
+from delivery.worker import Worker, freeze_startup_objects
 from harness.moto_server import MotoServer
 from harness.redis_server import RedisServer
 from tests.bench.transport_baseline import API_KEY, APPLICATION_ID, BenchPeer, bare_keepalive_rps, bench_peer
@@ -203,6 +203,7 @@ async def _bench(redis_url: str, moto_env: dict[str, str]) -> dict[str, Measured
                 "MTLS_CA_FILE": str(peer.ca_file),
             }
             await _drain(environ, await _memory_queue(target_id, 200), InMemoryQueue())  # warm-up
+            freeze_startup_objects()  # as `callbacks worker` does once it is up
             bare, engine = [], []
             for _round in range(ROUNDS):  # interleaved, so other load on the machine hits both alike
                 bare.append(await _bare(peer))

@@ -80,10 +80,26 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     problems = settings.problems_for_worker() + (
         [] if client_ids else ["--client (or CLIENT_ID) is required"]
     )
+    problems += _module_setting_problems(environ)
     if problems:
         return _fail(problems)
     logs.configure(settings.log_level)
     return _run_async(lambda: _serve(args, settings, environ, client_ids))
+
+
+def _module_setting_problems(environ: Mapping[str, str]) -> list[str]:
+    """Gate and TLS settings are read by their own modules; report their problems here, before starting."""
+    from delivery.errors import ConfigError
+    from delivery.gate import GateSettings
+    from delivery.tls_material import TlsMaterialError, TlsSettings
+
+    problems = []
+    for read in (GateSettings.from_env, TlsSettings.from_env):
+        try:
+            read(environ)
+        except (ConfigError, TlsMaterialError) as exc:
+            problems.append(str(exc))
+    return problems
 
 
 async def _serve(

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 
+import boto3
 import trustme
 
 from delivery.spki import spki_pin_of_pem
@@ -162,3 +163,30 @@ async def test_poison_and_unknown_target_are_dead_lettered_and_the_rest_delivere
     assert by_code["INVALID_MESSAGE"].body == "{not json"
     assert dict(by_code["TARGET_NOT_FOUND"].attributes)["TARGET_ID"] == "no-such-target"
     assert [s.message_id for s in stack.receiver.requests()] == ["m-good"]
+
+
+async def test_reference_sources_s3_config_and_ssm_applications_map(stack: Stack) -> None:
+    target = stack.add_target()
+    bucket, parameter = f"cfg-{stack.client_id}", f"/callbacks/{stack.client_id}/applications-map"
+    s3, ssm = boto3.client("s3"), boto3.client("ssm")
+    try:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+        config = (stack.root / "configs" / f"{stack.client_id}.json").read_bytes()
+        s3.put_object(Bucket=bucket, Key=f"client_subscriptions/{stack.client_id}.json", Body=config)
+        mapping = json.dumps({stack.client_id: APPLICATION_ID})
+        ssm.put_parameter(Name=parameter, Value=mapping, Type="SecureString")
+    finally:
+        s3.close()
+        ssm.close()
+    await stack.send(envelope(target, "m-s3"))
+    env = {
+        "CLIENT_SUBSCRIPTION_CONFIG_DIR": "",
+        "APPLICATIONS_MAP_FILE": "",
+        "CLIENT_SUBSCRIPTION_CONFIG_BUCKET": bucket,
+        "APPLICATIONS_MAP_PARAMETER": parameter,
+    }
+    async with stack.running(stack.resources(**env)):
+        [seen] = await stack.receiver.wait_for(1, f"/{target}")
+        await wait_until(lambda: _settled(stack))
+    expected = hmac.new(f"{APPLICATION_ID}.{API_KEY}".encode(), seen.body, hashlib.sha256).hexdigest()
+    assert seen.headers["x-hmac-sha256-signature"] == expected

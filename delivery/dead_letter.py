@@ -7,6 +7,7 @@ and ``FIRST_RECEIVED_AT`` (ISO-8601). The body stays the original message body, 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -14,6 +15,13 @@ from delivery.models import Disposition, Outcome, ReceivedMessage
 
 MAX_ERROR_MESSAGE_CHARS = 1024
 UNKNOWN_TARGET = "unknown"
+# characters SQS refuses in attribute values (anything outside XML 1.0's Char production)
+_NOT_SQS_TEXT = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def sqs_text(value: str) -> str:
+    """``value`` with every character SQS would reject replaced by U+FFFD."""
+    return _NOT_SQS_TEXT.sub("\ufffd", value)
 
 
 def iso_ms(epoch_ms: int) -> str:
@@ -28,7 +36,7 @@ def dead_letter_attributes(
     code = outcome.error_code or outcome.reason
     attributes = {
         "ERROR_CODE": code,
-        "ERROR_MESSAGE": (outcome.error_message or code)[:MAX_ERROR_MESSAGE_CHARS],
+        "ERROR_MESSAGE": sqs_text((outcome.error_message or code)[:MAX_ERROR_MESSAGE_CHARS]),
         "CLIENT_ID": client_id,
         "TARGET_ID": target_id or UNKNOWN_TARGET,
         "RETRY_ATTEMPTS": str(message.receive_count),

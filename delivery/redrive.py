@@ -9,6 +9,7 @@ so one run sees each message once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -25,9 +26,21 @@ class RedriveFilter:
 
     def matches(self, message: ReceivedMessage) -> bool:
         attributes = dict(message.attributes)
-        if self.target_id is not None and attributes.get("TARGET_ID") != self.target_id:
+        if self.target_id is not None and _target_of(message, attributes) != self.target_id:
             return False
         return self.error_code is None or attributes.get("ERROR_CODE") == self.error_code
+
+
+def _target_of(message: ReceivedMessage, attributes: dict[str, str]) -> str | None:
+    """TARGET_ID, or for dead letters without attributes (the reference's) the envelope's targetId."""
+    if "TARGET_ID" in attributes:
+        return attributes["TARGET_ID"]
+    try:
+        doc = json.loads(message.body)
+    except ValueError:
+        return None
+    target = doc.get("targetId") if isinstance(doc, dict) else None
+    return target if isinstance(target, str) else None
 
 
 @dataclass

@@ -1,0 +1,47 @@
+"""DLQ attributes (P10) as a pure function, and what SQS would refuse in them."""
+
+from __future__ import annotations
+
+from delivery.dead_letter import dead_letter_attributes, sqs_text
+from delivery.models import Disposition, Outcome, ReceivedMessage
+from delivery.redrive import RedriveFilter
+
+MESSAGE = ReceivedMessage("id", "rh", '{"targetId": "t-body"}', 4, 1_700_000_000_123, 1_700_000_000_000)
+
+
+def test_every_attribute_is_present_and_bounded() -> None:
+    outcome = Outcome(
+        Disposition.DEAD_LETTER,
+        "HTTP_CLIENT_ERROR",
+        error_code="HTTP_CLIENT_ERROR",
+        error_message="x" * 5000 + "\x00",
+        status_code=422,
+    )
+    attrs = dict(dead_letter_attributes(outcome, MESSAGE, client_id="c", target_id="t"))
+    assert attrs == {
+        "ERROR_CODE": "HTTP_CLIENT_ERROR",
+        "ERROR_MESSAGE": "x" * 1024,
+        "STATUS_CODE": "422",
+        "CLIENT_ID": "c",
+        "TARGET_ID": "t",
+        "RETRY_ATTEMPTS": "4",
+        "FIRST_RECEIVED_AT": "2023-11-14T22:13:20.123Z",
+    }
+
+
+def test_no_response_means_no_status_and_a_message_is_always_there() -> None:
+    outcome = Outcome(Disposition.DEAD_LETTER, "INVALID_MESSAGE", error_code="INVALID_MESSAGE")
+    attrs = dict(dead_letter_attributes(outcome, MESSAGE, client_id="c", target_id=None))
+    assert "STATUS_CODE" not in attrs
+    assert attrs["ERROR_MESSAGE"] == "INVALID_MESSAGE"
+    assert attrs["TARGET_ID"] == "unknown"
+
+
+def test_characters_sqs_refuses_are_replaced() -> None:
+    assert sqs_text("a\x00b\x1fc\td\u00e9\U0001f600") == "a\ufffdb\ufffdc\td\u00e9\U0001f600"
+
+
+def test_redrive_filter_falls_back_to_the_body_for_reference_dead_letters() -> None:
+    assert RedriveFilter(target_id="t-body").matches(MESSAGE)  # no attributes: the reference's DLQ messages
+    assert not RedriveFilter(target_id="other").matches(MESSAGE)
+    assert not RedriveFilter(error_code="HTTP_CLIENT_ERROR").matches(MESSAGE)

@@ -214,12 +214,15 @@ def on_init(environment: LocustEnvironment, runner: Any = None, **_kw: Any) -> N
             environment, profile, thresholds, publishes=not isinstance(runner, MasterRunner)
         )
         _coordinator.prepare()
-    except (ValueError, environments.LoadEnvironmentError) as exc:
+    except Exception as exc:  # the edge: any setup problem ends the run before load, with its reason
         _fail_fast(f"load test setup failed: {exc}")
 
 
 def on_test_start(environment: LocustEnvironment, **_kw: Any) -> None:
     global _publish
+    if _publish is not None:  # a new run from the web UI: the previous run's client is done
+        _publish.close()
+        _publish = None
     if isinstance(environment.runner, WorkerRunner):
         options: Any = environment.parsed_options
         try:
@@ -238,8 +241,10 @@ def on_test_stop(environment: LocustEnvironment, **_kw: Any) -> None:
 
 
 def on_quitting(environment: LocustEnvironment, **_kw: Any) -> None:
+    global _publish
     if _publish is not None:
         _publish.close()
+        _publish = None
     if _coordinator is not None:
         environment.process_exit_code = _coordinator.finish()
 

@@ -229,13 +229,17 @@ class Coordinator:
 
     def finish(self) -> int:
         """Drain, judge, report, tear down. Returns the process exit code."""
+        if not self.started_at:  # e.g. the web UI was closed without a run: nothing to judge
+            logger.info("no load test ran; the SLO gate has nothing to judge")
+            self.close()
+            return 0
         if not self.draining_since:
             self.stop_test()
         if self.poller is not None:
             self.poller.join(timeout=self.options.drain_timeout + 10)
             self.poller.kill()
         summary = self._summary()
-        violations = slo.check(summary, self.thresholds) if self.started_at else ["the test never started"]
+        violations = slo.check(summary, self.thresholds)
         for line in slo.summary_lines(summary):
             logger.info(line)
         for violation in violations:

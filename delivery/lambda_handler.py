@@ -104,7 +104,8 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, list[dic
     global _STATE
     if _STATE is None:
         _STATE = build_state(os.environ)
-        freeze_startup_objects()
+        if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:  # a real Lambda container (not a test process)
+            freeze_startup_objects()
     return _STATE.loop.run_until_complete(handle_event(event, _STATE.consumer))
 
 

@@ -127,8 +127,8 @@ async def _serve(
             drain_s=settings.drain_s,
             burst=args.burst,
         )
-        freeze_startup_objects()
-        if threading.current_thread() is threading.main_thread():  # (embedded callers run us in a thread)
+        if threading.current_thread() is threading.main_thread():  # a process of its own, not embedded
+            freeze_startup_objects()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, worker.stop)

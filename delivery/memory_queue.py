@@ -40,6 +40,7 @@ class StoredMessage:
 @dataclass
 class InMemoryQueue:
     name: str = "memory"
+    receive_cancel_safe = True  # a cancelled receive takes nothing (the worker may cancel it on stop)
     visibility_timeout_s: int = 30
     clock_ms: Callable[[], int] = _wall_ms
     _messages: dict[str, StoredMessage] = field(default_factory=dict)

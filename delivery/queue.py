@@ -1,7 +1,9 @@
 """The ``Queue`` seam: what the runtime needs from a message queue.
 
 ``delivery.sqs.SqsQueue`` is the real adapter; ``delivery.memory_queue.InMemoryQueue`` is the shipped fake
-with the same behaviour (visibility, receive counts), used by unit tests and the benchmark.
+with the same behaviour (visibility, receive counts), used by unit tests and the benchmark. A queue whose
+``receive`` can be cancelled without losing messages says so with ``receive_cancel_safe = True``; the worker
+then cancels an idle poll at shutdown instead of waiting for it.
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ full, a loop takes up to ``max_batch`` messages at once, so one gate admission p
 batches (keep ``max_batch`` small enough to finish well within the queue's visibility timeout). Settle
 writes are shielded from cancellation.
 
-Shutdown (``stop()``, wired to SIGTERM/SIGINT by the CLI): stop receiving (an in-progress long poll is
-cancelled; a message SQS hands out at that instant reappears after its visibility timeout), finish the
-in-flight batches (up to ``drain_s``, then cancel them; their settle writes still complete), return.
+Shutdown (``stop()``, wired to SIGTERM/SIGINT by the CLI): stop receiving (an in-progress SQS long poll
+cannot be recalled, so whatever it returns is delivered too; pollable fakes with ``receive_cancel_safe`` are
+cancelled at once), finish the in-flight batches (up to ``drain_s``, then cancel them; their settle writes
+still complete), return.
 Burst mode returns once a receive comes back empty and no batch is in flight.
 """
 
@@ -165,13 +166,13 @@ class Worker:
             await asyncio.wait({receive, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
-        if not receive.done():
+        if not receive.done() and getattr(consumer.queue, "receive_cancel_safe", False):
             receive.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await receive
             return []
-        try:
-            return receive.result()
+        try:  # an SQS long poll runs in a thread and cannot be recalled: take what it brings and deliver it
+            return await receive
         except Exception as exc:
             log(_log, "error", "Receive failed", consumer=consumer.name, error=f"{type(exc).__name__}: {exc}")
             await self._pause(1.0)

@@ -37,7 +37,7 @@ from delivery.emf import EmfEmitter
 from delivery.memory_queue import InMemoryQueue
 from delivery.models import HttpResult, OutgoingRequest, TransportFailure
 from delivery.queue import OutgoingMessage, Queue
-from delivery.runtime import open_resources
+from delivery.runtime import Resources, open_resources
 from delivery.settings import Settings
 from delivery.sqs import SqsQueue
 from delivery.worker import Worker, freeze_startup_objects
@@ -126,26 +126,24 @@ def _cpu_s() -> float:
     return t.user + t.system
 
 
-async def _drain(
-    environ: Mapping[str, str], queue: Queue, dlq: Queue, *, transport: Transport | None = None
-) -> Measured:
-    """Deliveries/s of a burst worker draining ``queue`` (bounded by LIMIT_S)."""
-    settings = Settings.from_env(environ)
+def _resources(environ: Mapping[str, str], transport: Transport | None = None) -> Resources:
     sink = EmfEmitter("bench", {"Environment": "bench"}, write=lambda _l: None)
-    resources = open_resources(settings, environ, transport=transport, metrics_sink=sink)
+    return open_resources(Settings.from_env(environ), environ, transport=transport, metrics_sink=sink)
+
+
+async def _drain(resources: Resources, queue: Queue, dlq: Queue) -> Measured:
+    """Deliveries/s of a burst worker draining ``queue`` (bounded by LIMIT_S). ``resources`` (connection
+    pools, TLS material, caches) live across runs, as in a long-running worker."""
     consumer = resources.consumer_for(CLIENT_ID, queue, dlq)
     worker = Worker(
         [consumer], wait_s=0, burst=True, max_batches_in_flight=BATCHES_IN_FLIGHT, max_batch=MAX_BATCH
     )
     cpu_started, started = _cpu_s(), time.perf_counter()
-    try:
-        run = asyncio.ensure_future(worker.run())
-        done, _ = await asyncio.wait({run}, timeout=LIMIT_S)
-        if not done:
-            worker.stop()
-            await run
-    finally:
-        await resources.close()
+    run = asyncio.ensure_future(worker.run())
+    done, _ = await asyncio.wait({run}, timeout=LIMIT_S)
+    if not done:
+        worker.stop()
+        await run
     elapsed, cpu_s = time.perf_counter() - started, _cpu_s() - cpu_started
     acked = worker.stats.outcomes.get("ack", 0)
     assert worker.stats.received == acked, worker.stats.outcomes  # every delivery succeeded
@@ -170,7 +168,7 @@ async def _memory_queue(target_id: str, count: int) -> InMemoryQueue:
     return queue
 
 
-async def _moto(environ: dict[str, str], target_id: str) -> Measured:
+async def _moto(environ: dict[str, str], resources: Resources, target_id: str) -> Measured:
     sqs = boto3.client(
         "sqs",
         endpoint_url=environ["AWS_ENDPOINT_URL"],
@@ -183,7 +181,7 @@ async def _moto(environ: dict[str, str], target_id: str) -> Measured:
         queue = SqsQueue(sqs.create_queue(QueueName=f"bench-{run}")["QueueUrl"], sqs)
         dlq = SqsQueue(sqs.create_queue(QueueName=f"bench-{run}-dlq")["QueueUrl"], sqs)
         await queue.send([OutgoingMessage(_envelope(target_id, i)) for i in range(MOTO_BACKLOG)])
-        return await _drain(environ, queue, dlq)
+        return await _drain(resources, queue, dlq)
     finally:
         sqs.close()
 
@@ -204,26 +202,26 @@ async def _bench(redis_url: str, moto_env: dict[str, str]) -> dict[str, Measured
                 "MTLS_KEY_FILE": str(peer.client_key_file),
                 "MTLS_CA_FILE": str(peer.ca_file),
             }
-            await _drain(environ, await _memory_queue(target_id, 200), InMemoryQueue())  # warm-up
-            freeze_startup_objects()  # as `callbacks worker` does once it is up
-            bare, engine = [], []
-            for _round in range(ROUNDS):  # interleaved, so other load on the machine hits both alike
-                bare.append(await _bare(peer))
-                engine.append(
-                    await _drain(environ, await _memory_queue(target_id, MEMORY_BACKLOG), InMemoryQueue())
-                )
-            per_conn = NewConnectionTransport(peer.client_ssl_context())
-            return {
-                "bare keep-alive": _mean(bare),
-                "engine + memory queue": _mean(engine),
-                "engine, new connection each": await _drain(
-                    environ,
-                    await _memory_queue(target_id, PER_CONNECTION_BACKLOG),
-                    InMemoryQueue(),
-                    transport=per_conn,
-                ),
-                "engine + moto SQS": await _moto(environ, target_id),
-            }
+            pooled = _resources(environ)
+            per_conn = _resources(environ, NewConnectionTransport(peer.client_ssl_context()))
+            try:
+                await _drain(pooled, await _memory_queue(target_id, 200), InMemoryQueue())  # warm-up
+                freeze_startup_objects()  # as `callbacks worker` does once it is up
+                bare, engine = [], []
+                for _round in range(ROUNDS):  # interleaved, so other load on the machine hits both alike
+                    bare.append(await _bare(peer))
+                    memory = await _memory_queue(target_id, MEMORY_BACKLOG)
+                    engine.append(await _drain(pooled, memory, InMemoryQueue()))
+                fresh = await _memory_queue(target_id, PER_CONNECTION_BACKLOG)
+                return {
+                    "bare keep-alive": _mean(bare),
+                    "engine + memory queue": _mean(engine),
+                    "engine, new connection each": await _drain(per_conn, fresh, InMemoryQueue()),
+                    "engine + moto SQS": await _moto(environ, pooled, target_id),
+                }
+            finally:
+                await pooled.close()
+                await per_conn.close()
 
 
 @pytest.mark.bench

@@ -2,7 +2,8 @@
 
 ``with LocalStack() as stack: stack.environment`` starts a real Valkey/Redis server, moto's server mode, the
 mock webhook (and a second one that requires client certificates), provisions queues/configs/applications
-map/mTLS material from ``fixtures/``, then starts the router and one delivery worker for every client. All
+map/mTLS material from ``fixtures/``, then starts the router and the delivery workers (every client is served;
+a few clients per worker process, all logging to ``worker.log``, see ``wiring.worker_groups``). All
 children run in their own process group and are stopped on exit (and on interpreter exit, via atexit).
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
+import signal
 import tempfile
 import time
 import uuid
@@ -41,6 +44,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = REPO_ROOT / "fixtures" / "clients"
 REGION = "eu-west-2"
 STARTUP_GRACE_S = 1.5
+
+
+def _signal_group(proc: ManagedProcess, signum: int) -> None:
+    if proc.alive():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signum)
 
 
 def new_run_id() -> str:
@@ -158,9 +167,11 @@ class LocalStack:
             argv = wiring.router_argv(self.provisioned, self.prefix, self.options)
             self.children["router"] = ManagedProcess(argv, log_path=self.state_dir / "router.log", env=env)
         if self.options.with_worker and self.provisioned.clients:
-            argv = wiring.worker_argv(self.provisioned, self.prefix, self.options)
-            self.children["worker"] = ManagedProcess(argv, log_path=self.state_dir / "worker.log", env=env)
-        started = {n: p for n, p in self.children.items() if n in ("router", "worker")}
+            for n, group in enumerate(wiring.worker_groups(self.provisioned.clients), start=1):
+                argv = wiring.worker_argv(group, self.prefix, self.options)
+                log_path = self.state_dir / "worker.log"  # shared: line-buffered appends, one EMF stream
+                self.children[f"worker-{n}"] = ManagedProcess(argv, log_path=log_path, env=env)
+        started = {n: p for n, p in self.children.items() if n == "router" or n.startswith("worker")}
         wiring.wait_started(started, STARTUP_GRACE_S)
 
     def _describe(self) -> Environment:
@@ -206,9 +217,12 @@ class LocalStack:
         return [name for name, proc in self.children.items() if not proc.alive()]
 
     def stop(self) -> None:
-        for name in ("worker", "router", "mock-required", "mock"):
-            proc = self.children.pop(name, None)
-            if proc is not None:
+        workers = [name for name in self.children if name.startswith("worker")]
+        for wave in ((*workers, "router"), ("mock-required", "mock")):  # consumers first, then what they call
+            procs = [p for p in (self.children.pop(name, None) for name in wave) if p is not None]
+            for proc in procs:  # signal them all, then wait: they drain in parallel
+                _signal_group(proc, signal.SIGTERM)
+            for proc in procs:
                 proc.close()
         for server in (self.moto, self.redis):
             if server is not None:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.children import child_env, console_script
+from harness.environment import ClientQueues
 from harness.processes import ManagedProcess, ProcessStartError
 
 if TYPE_CHECKING:
     from harness.local_stack import StackOptions
     from harness.provision import Provisioned
 
+CLIENTS_PER_WORKER = 3
 APPLICATIONS_FIXTURE = "applications.json"  # optional {clientId: applicationId} beside the client configs
 
 
@@ -78,7 +80,17 @@ def router_argv(provisioned: Provisioned, prefix: str, options: StackOptions) ->
     ]  # fmt: skip
 
 
-def worker_argv(provisioned: Provisioned, prefix: str, options: StackOptions) -> list[str]:
+def worker_groups(clients: Sequence[ClientQueues]) -> list[Sequence[ClientQueues]]:
+    """Clients split over worker processes, at most ``CLIENTS_PER_WORKER`` each.
+
+    One ``callbacks worker`` runs its SQS calls on asyncio's default thread pool (``min(32, cpus + 4)``
+    threads: 6 here); with more consumers than that, long polls hold every thread and config lookups and
+    settles wait up to a poll's length. Small groups keep the local stack's timings honest on small machines.
+    """
+    return [clients[i : i + CLIENTS_PER_WORKER] for i in range(0, len(clients), CLIENTS_PER_WORKER)]
+
+
+def worker_argv(clients: Sequence[ClientQueues], prefix: str, options: StackOptions) -> list[str]:
     argv = [
         *console_script("callbacks"),
         "worker",
@@ -87,7 +99,7 @@ def worker_argv(provisioned: Provisioned, prefix: str, options: StackOptions) ->
         "--wait-s",
         str(options.receive_wait_s),
     ]
-    for queues in provisioned.clients:
+    for queues in clients:
         argv += ["--client", queues.client_id]
     return argv
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import Any
 
 DEFAULT_QUEUE_PREFIX = "callbacks-local"
@@ -19,6 +20,20 @@ DEFAULT_QUEUE_PREFIX = "callbacks-local"
 
 def queue_names(prefix: str, client_id: str) -> tuple[str, str]:
     return f"{prefix}-{client_id}-delivery-queue", f"{prefix}-{client_id}-delivery-dlq-queue"
+
+
+def _bounded(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            limits = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {limits}, got {value}")
+        return value
+
+    return parse
 
 
 def _queue_flags(parser: argparse.ArgumentParser) -> None:
@@ -40,12 +55,14 @@ def register(subparsers: Any) -> None:
     worker.add_argument("--app-map-file", help="local applications map JSON file")
     worker.add_argument("--app-map-parameter", help="SSM parameter holding the applications map")
     worker.add_argument("--redis-url", help="redis:// or rediss:// URL of the gate's Redis/Valkey")
-    worker.add_argument("--concurrency", type=int, help="deliveries in flight at once (CONCURRENCY_LIMIT)")
-    worker.add_argument("--batches-in-flight", type=int, default=4, help="received batches per queue")
+    worker.add_argument(
+        "--concurrency", type=_bounded(1), help="deliveries in flight at once (CONCURRENCY_LIMIT)"
+    )
+    worker.add_argument("--batches-in-flight", type=_bounded(1), default=4, help="received batches per queue")
     worker.add_argument(
         "--max-batch", type=int, default=10, help="messages per pipeline batch (several receives)"
     )
-    worker.add_argument("--wait-s", type=int, help="long-poll wait in seconds (0-20, default 20)")
+    worker.add_argument("--wait-s", type=_bounded(0, 20), help="long-poll wait in seconds (0-20, default 20)")
     worker.add_argument("--drain-s", type=float, help="graceful-shutdown wait for in-flight batches")
     worker.add_argument("--burst", action="store_true", help="drain the queues and exit")
     worker.set_defaults(handler=run_worker)
@@ -55,7 +72,7 @@ def register(subparsers: Any) -> None:
     _queue_flags(redrive)
     redrive.add_argument("--target", help="only messages whose TARGET_ID is this")
     redrive.add_argument("--error-code", help="only messages whose ERROR_CODE is this")
-    redrive.add_argument("--limit", type=int, help="move at most this many messages")
+    redrive.add_argument("--limit", type=_bounded(1), help="move at most this many messages")
     redrive.add_argument("--dry-run", action="store_true", help="count what would move; change nothing")
     redrive.set_defaults(handler=run_redrive)
 

@@ -60,7 +60,10 @@ def register(subparsers: Any) -> None:
     )
     worker.add_argument("--batches-in-flight", type=_bounded(1), default=4, help="received batches per queue")
     worker.add_argument(
-        "--max-batch", type=int, default=10, help="messages per pipeline batch (several receives)"
+        "--max-batch",
+        type=_bounded(1, 1000),
+        default=10,
+        help="messages per pipeline batch (several receives)",
     )
     worker.add_argument("--wait-s", type=_bounded(0, 20), help="long-poll wait in seconds (0-20, default 20)")
     worker.add_argument("--drain-s", type=float, help="graceful-shutdown wait for in-flight batches")

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 from delivery import metrics as m
 from delivery.backoff import WINDOW_EXHAUSTED
+from delivery.dead_letter import iso_ms
 from delivery.logs import log
 from delivery.metrics import BatchMetrics
-from delivery.models import BreakerState, Disposition, RecordResult, ResultKind
+from delivery.models import BreakerState, Disposition, ReceivedMessage, RecordResult, ResultKind
 from delivery.stages import Decided
 from delivery.verdicts import is_infrastructure_error
 
@@ -27,6 +28,23 @@ KIND_METRICS = {
     ResultKind.TRANSIENT: m.DELIVERY_FAILURE,
 }
 DENIAL_METRICS = {"circuit_open": m.DELIVERY_CIRCUIT_BLOCKED}
+
+
+def observe_received(client_id: str, messages: Sequence[ReceivedMessage]) -> None:
+    """``Batch received`` and one ``Processing delivery record`` per message (reference messages)."""
+    if not _log.isEnabledFor(logging.INFO):
+        return
+    log(_log, "info", "Batch received", clientId=client_id, batchSize=len(messages))
+    for msg in messages:
+        log(
+            _log,
+            "info",
+            "Processing delivery record",
+            clientId=client_id,
+            sqsMessageId=msg.message_id,
+            receiveCount=msg.receive_count,
+            firstReceivedAt=iso_ms(msg.first_receive_ms),
+        )
 
 
 def observe_breaker(

@@ -24,11 +24,10 @@ from delivery.client_config import ClientConfig
 from delivery.dead_letter import with_dead_letter_attributes
 from delivery.errors import ConfigError, ConfigUnavailable
 from delivery.gate import Gate, GateSettings, TargetGateParams
-from delivery.logs import log
 from delivery.lookups import AsyncLookup
 from delivery.metrics import BatchMetrics, MetricsSink
 from delivery.models import Disposition, ReceivedMessage
-from delivery.observe import observe_batch, observe_breaker
+from delivery.observe import observe_batch, observe_breaker, observe_received
 from delivery.routing import group_by_target, route, split
 from delivery.stages import Decided, Routed, TargetBatch
 from delivery.verdicts import APPLICATION_MAP_UNAVAILABLE, infrastructure_retry
@@ -54,7 +53,7 @@ class Pipeline:
         self.client_id = deps.attempts.client_id
 
     async def process(self, messages: Sequence[ReceivedMessage]) -> list[Decided]:
-        log(_log, "info", "Batch received", clientId=self.client_id, batchSize=len(messages))
+        observe_received(self.client_id, messages)
         metrics = BatchMetrics(self.deps.metrics_sink, self.client_id, self.deps.metrics_target_dimension)
         config = await self._lookup(self.deps.configs)
         app_id = await self._lookup(self.deps.app_map)

@@ -52,6 +52,7 @@ async def test_no_secret_reaches_a_log_line(
     messages = {line["msg"] for line in lines}
     for expected in (
         "Batch received",
+        "Processing delivery record",
         "Attempting delivery",
         "Delivery succeeded",
         "Batch complete",

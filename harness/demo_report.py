@@ -103,7 +103,7 @@ def _dead_letter_codes(s: Scenario) -> Counter[str]:
     codes: Counter[str] = Counter()
     urls = [c.dlq_url for c in s.env.clients] + ([s.env.inbound_dlq_url] if s.env.inbound_dlq_url else [])
     for url in urls:
-        for message in s.queues.peek(url, rounds=10):
+        for message in s.queues.peek(url):
             if s.run_id in message.body:
                 codes[message.attribute("ERROR_CODE") or "(no code)"] += 1
     return codes

@@ -7,7 +7,6 @@ every message straight back (visibility 0), so reading a DLQ never hides its mes
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,9 @@ def aws_client(env: Environment, service: str) -> Any:
             aws_secret_access_key="testing",
         )
     return boto3.client(service, **kwargs)
+
+
+SCAN_VISIBILITY_S = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,30 +87,42 @@ class Queues:
             ids.extend(by_id[i] for i in range(len(chunk)))
         return ids
 
-    def peek(self, queue_url: str, *, rounds: int = 3) -> list[QueueMessage]:
-        """What the queue currently holds (visible messages), de-duplicated, left in place."""
+    def peek(self, queue_url: str, *, rounds: int = 30) -> list[QueueMessage]:
+        """What the queue currently holds (visible messages, up to ``rounds`` x 10), left in place.
+
+        Messages are hidden while the scan runs (so each receive returns new ones) and all made visible
+        again at the end; if the scanner dies they reappear after ``SCAN_VISIBILITY_S`` anyway.
+        """
         seen: dict[str, QueueMessage] = {}
-        for _ in range(rounds):
-            reply = self.sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=5,
-                MessageAttributeNames=["All"], AttributeNames=["ApproximateReceiveCount"],
-            )  # fmt: skip
-            raw = reply.get("Messages", [])
-            if not raw:
-                break
-            for msg in raw:
-                seen.setdefault(msg["MessageId"], _to_message(msg))
-            self._release([m["ReceiptHandle"] for m in raw], queue_url)
+        receipts: list[str] = []
+        try:
+            for _ in range(rounds):
+                reply = self.sqs.receive_message(
+                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                    VisibilityTimeout=SCAN_VISIBILITY_S, MessageAttributeNames=["All"],
+                    AttributeNames=["ApproximateReceiveCount"],
+                )  # fmt: skip
+                raw = reply.get("Messages", [])
+                if not raw:
+                    break
+                for msg in raw:
+                    seen.setdefault(msg["MessageId"], _to_message(msg))
+                receipts += [m["ReceiptHandle"] for m in raw]
+        finally:
+            self._release(receipts, queue_url)
         return list(seen.values())
 
     def _release(self, receipts: list[str], queue_url: str) -> None:
-        entries = [{"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0} for i, r in enumerate(receipts)]
-        if entries:
+        for start in range(0, len(receipts), 10):
+            chunk = receipts[start : start + 10]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0} for i, r in enumerate(chunk)
+            ]
             self.sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
 
     def find(self, queue_url: str, message_ids: Iterable[str]) -> list[QueueMessage]:
         wanted = set(message_ids)
-        return [m for m in self.peek(queue_url, rounds=10) if m.message_id in wanted]
+        return [m for m in self.peek(queue_url) if m.message_id in wanted]
 
     def wait_for(
         self, queue_url: str, message_ids: Iterable[str], timeout_s: float, *, what: str = "queue messages"
@@ -131,7 +145,7 @@ class Queues:
         """Wait until at least ``count`` messages in the queue satisfy ``predicate``."""
 
         def found() -> list[QueueMessage] | None:
-            got = [m for m in self.peek(queue_url, rounds=10) if predicate(m)]
+            got = [m for m in self.peek(queue_url) if predicate(m)]
             return got if len(got) >= count else None
 
         result = eventually(
@@ -150,25 +164,25 @@ class Queues:
 
     def purge(self, queue_url: str, keep: Callable[[QueueMessage], bool] | None = None) -> int:
         """Delete every visible message (or those ``keep`` rejects); safe on a shared queue with ``keep``."""
+        kept: list[str] = []
         deleted = 0
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            reply = self.sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=5,
-                MessageAttributeNames=["All"],
-            )  # fmt: skip
-            raw = reply.get("Messages", [])
-            if not raw:
-                return deleted
-            drop = [m for m in raw if keep is None or not keep(_to_message(m))]
-            back = [m["ReceiptHandle"] for m in raw if m not in drop]
-            if drop:
-                entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(drop)]
-                self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-                deleted += len(drop)
-            self._release(back, queue_url)
-            if not drop:
-                return deleted
+        try:
+            for _ in range(100):
+                reply = self.sqs.receive_message(
+                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                    VisibilityTimeout=SCAN_VISIBILITY_S, MessageAttributeNames=["All"],
+                )  # fmt: skip
+                raw = reply.get("Messages", [])
+                if not raw:
+                    break
+                drop = [m["ReceiptHandle"] for m in raw if keep is None or not keep(_to_message(m))]
+                kept += [m["ReceiptHandle"] for m in raw if m["ReceiptHandle"] not in drop]
+                if drop:
+                    entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(drop)]
+                    self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+                    deleted += len(drop)
+        finally:
+            self._release(kept, queue_url)
         return deleted
 
     def purge_run(self, queue_url: str) -> int:

@@ -111,7 +111,7 @@ class Scenario:
         wanted = {p.message_id for p in published}
 
         def delivered() -> list[JournalRecord] | None:
-            ok = [r for r in self._run_records() if r.get("messageId") in wanted and _status(r) < 300]
+            ok = [r for r in self.run_records() if r.get("messageId") in wanted and _status(r) < 300]
             return ok if {r["messageId"] for r in ok} >= wanted else None
 
         found = eventually(delivered, self.t(timeout_s), what=f"{len(wanted)} deliveries", max_interval_s=0.5)
@@ -123,7 +123,8 @@ class Scenario:
         records = self.mock.requests(path=callback_path(target_id))
         return max((float(r["receivedAtMs"]) for r in records), default=0.0)
 
-    def _run_records(self) -> list[JournalRecord]:
+    def run_records(self) -> list[JournalRecord]:
+        """Every request the mock journaled for this run's messages (any test, any status)."""
         return [r for r in self.mock.requests() if self.run_id in str(r.get("messageId") or "")]
 
     # --- queues --------------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ class Scenario:
     def dlq_read(self, client_id: str) -> list[QueueMessage]:
         """This run's messages in the client's DLQ (left in place)."""
         url = self.env.client(client_id).dlq_url
-        return [m for m in self.queues.peek(url, rounds=10) if self.run_id in (m.message_id or "")]
+        return [m for m in self.queues.peek(url) if self.run_id in (m.message_id or "")]
 
     def inbound_dlq_wait(self, message_ids: Sequence[str], timeout_s: float = 30) -> list[QueueMessage]:
         if not self.env.inbound_dlq_url:

@@ -13,10 +13,6 @@ def ok(records: list[JournalRecord]) -> list[JournalRecord]:
     return [r for r in records if 200 <= int((r.get("response") or {}).get("status", 0)) < 300]
 
 
-def only_target(config: dict[str, Any]) -> str:
-    return str(config["targets"][0]["targetId"])
-
-
 @pytest.fixture
 def role_client(callbacks_env: Any) -> Any:
     """``role_client("rate_limited")`` -> the client id playing that role (skips when there is none)."""

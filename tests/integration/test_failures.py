@@ -7,7 +7,7 @@ import json
 import pytest
 
 from harness.events import forced_id
-from tests.integration.conftest import ok, only_target
+from tests.integration.conftest import ok
 
 pytestmark = [pytest.mark.integration, pytest.mark.requires("dlq")]
 
@@ -50,7 +50,7 @@ def test_permanent_4xx_is_dead_lettered_with_the_body_message(scenario, publish,
 @pytest.mark.requires("faults")
 def test_retry_after_is_honoured(scenario, publish, mock_webhook, role_client) -> None:
     client = role_client("scripted")
-    target = only_target(scenario.config(client))
+    target = scenario.targets(client)[0]
     mock_webhook.script(target, {"steps": [{"status": 429, "headers": {"Retry-After": "2"}}]})
     [published] = publish(client, target)
     first, second = scenario.wait_callbacks(2, message_id=published.message_id, timeout_s=20)[:2]
@@ -62,7 +62,7 @@ def test_retry_after_is_honoured(scenario, publish, mock_webhook, role_client) -
 @pytest.mark.requires("faults", "redrive")
 def test_redrive_moves_dead_letters_back_and_they_are_delivered(scenario, publish, mock_webhook, role_client):
     client = role_client("scripted")
-    target = only_target(scenario.config(client))
+    target = scenario.targets(client)[-1]  # its own path: fault scripts are per path
     mock_webhook.script(target, {"steps": [{"status": 422, "body": {"message": "scripted reject"}}]})
     [published] = publish(client, target)
     [dead] = scenario.dlq_wait(client, [published.message_id], timeout_s=20)

@@ -6,8 +6,10 @@ passes ``config.getoption`` and ``os.environ`` (STYLE rule 10 and 20).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +24,8 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option(
         "--callbacks-env", "callbacks_env", "CALLBACKS_ENV", "local",
-        "environment for integration scenarios: 'local' (embedded stack) or a PATH.toml",
+        "environment for scenarios: 'local' (embedded stack), a PATH.toml, or NAME for "
+        "fixtures/environments/NAME.toml",
     ),
     Option(
         "--callbacks-timeout-scale", "callbacks_timeout_scale", "CALLBACKS_TIMEOUT_SCALE", "1.0",
@@ -50,6 +53,10 @@ class HarnessOptions:
     def is_local(self) -> bool:
         return self.env == "local"
 
+    def environment_file(self, environments_dir: Path) -> Path:
+        """The TOML file a non-local ``env`` names: a path, or ``<environments_dir>/<name>.toml``."""
+        return Path(self.env) if self.env.endswith(".toml") else environments_dir / f"{self.env}.toml"
+
     def scaled(self, timeout_s: float) -> float:
         return timeout_s * self.timeout_scale
 
@@ -74,8 +81,8 @@ def resolve(get_option: Callable[[str], object], environ: Mapping[str, str]) -> 
         except ValueError:
             problems.append(f"{dest}: expected a positive number, got {raw[dest]!r}")
     env = raw["callbacks_env"].strip() or "local"
-    if env != "local" and not env.endswith(".toml"):
-        problems.append(f"callbacks_env: expected 'local' or a path to a .toml file, got {env!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", env) and not env.endswith(".toml"):
+        problems.append(f"callbacks_env: expected 'local', a name or a path to a .toml file, got {env!r}")
     if problems:
         raise OptionError("; ".join(problems))
     return HarnessOptions(

@@ -11,7 +11,7 @@ from typing import Any
 from harness import events
 from harness.environment import Environment
 from harness.events import Published
-from harness.local_stack import LocalStack, StackOptions
+from harness.local_stack import REPO_ROOT, LocalStack, StackOptions
 from harness.mock_admin import MockAdmin
 from harness.options import HarnessOptions
 from harness.queues import QueueMessage
@@ -22,7 +22,10 @@ from harness.scenarios import Scenario
 def open_environment(options: HarnessOptions, run_id: str) -> Iterator[Environment]:
     """The local stack (started here, stopped on exit) or the environment a TOML file describes."""
     if not options.is_local:
-        yield Environment.from_toml(Path(options.env))
+        path = options.environment_file(ENVIRONMENTS_DIR)
+        if not path.is_file():
+            raise FileNotFoundError(f"--callbacks-env {options.env!r}: {path} does not exist")
+        yield Environment.from_toml(path)
         return
     state_dir = Path(options.state_dir) / run_id if options.state_dir else None
     stack_options = StackOptions(
@@ -31,6 +34,8 @@ def open_environment(options: HarnessOptions, run_id: str) -> Iterator[Environme
     with LocalStack(stack_options) as stack:
         yield stack.environment
 
+
+ENVIRONMENTS_DIR = REPO_ROOT / "fixtures" / "environments"
 
 EVENT_BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "message": events.message_status_event,

@@ -74,3 +74,12 @@ def test_no_clients_and_bad_toml_are_errors() -> None:
         Environment.from_toml('name = "x"\n')
     with pytest.raises(EnvironmentInvalid, match="invalid TOML"):
         Environment.from_toml("name = \n")
+
+
+def test_the_shipped_example_is_a_valid_description() -> None:
+    path = Path(__file__).resolve().parents[2] / "fixtures" / "environments" / "example-deployed.toml"
+    env = Environment.from_toml(path)
+    assert env.aws_endpoint_url is None
+    assert env.role("short_retry") in env.client_ids
+    assert env.has("router", "dlq")
+    assert not env.has("gate")

@@ -31,7 +31,7 @@ def test_env_var_fallback_and_flag_precedence() -> None:
 
 def test_bad_values_are_all_reported() -> None:
     environ = {
-        "CALLBACKS_ENV": "staging",
+        "CALLBACKS_ENV": "no spaces/allowed",
         "CALLBACKS_TIMEOUT_SCALE": "-1",
         "CALLBACKS_STARTUP_TIMEOUT_S": "x",
     }
@@ -39,3 +39,12 @@ def test_bad_values_are_all_reported() -> None:
         resolve(_no_flags, environ)
     for name in ("callbacks_env", "callbacks_timeout_scale", "callbacks_startup_timeout"):
         assert name in str(info.value)
+
+
+def test_a_name_refers_to_the_environments_directory(tmp_path) -> None:
+    assert (
+        resolve(_no_flags, {"CALLBACKS_ENV": "staging"}).environment_file(tmp_path)
+        == tmp_path / "staging.toml"
+    )
+    opts = resolve(_no_flags, {"CALLBACKS_ENV": "/x/y.toml"})
+    assert str(opts.environment_file(tmp_path)) == "/x/y.toml"

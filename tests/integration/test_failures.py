@@ -36,10 +36,10 @@ def test_persistent_failure_exhausts_the_retry_window(scenario, exhausted, statu
     assert int(message.attribute("RETRY_ATTEMPTS") or 0) >= 2
 
 
-def test_permanent_4xx_is_dead_lettered_with_the_body_message(scenario, publish, role_client) -> None:
+def test_permanent_4xx_is_dead_lettered_with_the_body_message(scenario, publish, dlq, role_client) -> None:
     client = role_client("plain")
     [published] = publish(client, message_ids=[forced_id(400, scenario.run_id)])
-    [message] = scenario.dlq_wait(client, [published.message_id], timeout_s=20)
+    [message] = dlq.wait(client, [published.message_id], timeout_s=20)
     assert message.attribute("ERROR_CODE") == "HTTP_CLIENT_ERROR"
     assert message.attribute("ERROR_MESSAGE") == "Forced status 400"
     assert message.attribute("STATUS_CODE") == "400"
@@ -60,17 +60,19 @@ def test_retry_after_is_honoured(scenario, publish, mock_webhook, role_client) -
 
 
 @pytest.mark.requires("faults", "redrive")
-def test_redrive_moves_dead_letters_back_and_they_are_delivered(scenario, publish, mock_webhook, role_client):
+def test_redrive_moves_dead_letters_back_and_they_are_delivered(
+    scenario, publish, mock_webhook, role_client, redrive, dlq
+):
     client = role_client("scripted")
     target = scenario.targets(client)[-1]  # its own path: fault scripts are per path
     mock_webhook.script(target, {"steps": [{"status": 422, "body": {"message": "scripted reject"}}]})
     [published] = publish(client, target)
-    [dead] = scenario.dlq_wait(client, [published.message_id], timeout_s=20)
+    [dead] = dlq.wait(client, [published.message_id], timeout_s=20)
     assert dead.attribute("ERROR_MESSAGE") == "scripted reject"
     mock_webhook.clear_faults(target)
-    done = scenario.redrive(client, "--target", target, "--error-code", "HTTP_CLIENT_ERROR")
+    done = redrive(client, "--target", target, "--error-code", "HTTP_CLIENT_ERROR")
     assert done.returncode == 0, done.stderr
     assert "moved" in done.stdout
     delivered = scenario.wait_all_delivered([published], timeout_s=20)
     assert len(ok(delivered)) == 1
-    assert scenario.queues.find(scenario.env.client(client).dlq_url, [published.message_id]) == []
+    assert published.message_id not in {m.message_id for m in dlq.read(client)}

@@ -17,7 +17,7 @@ def _capacity(target: dict) -> float:
 
 @pytest.mark.requires("dlq")
 def test_burst_above_the_rate_is_delivered_at_the_configured_rate(
-    scenario, publish, role_client, metrics_log
+    scenario, publish, role_client, metrics_log, dlq
 ):
     client = role_client("rate_limited")
     target = scenario.config(client)["targets"][0]
@@ -36,7 +36,7 @@ def test_burst_above_the_rate_is_delivered_at_the_configured_rate(
     assert (beyond[-1] - start) >= (len(beyond) - 1) / rate * 0.9, "the tail was not paced by the rate"
     denied = eventually(lambda: metrics_log.total("DeliveryRateLimited", mark, {"ClientId": client}), 10)
     assert denied >= 1
-    assert scenario.dlq_read(client) == []
+    assert dlq.read(client) == []
 
 
 @pytest.mark.requires("gate", "faults", "metrics")

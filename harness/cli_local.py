@@ -105,6 +105,9 @@ def run_demo(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _say("stopping...")
         return 130
+    except Exception as exc:  # start-up or fixture problems: one clear line, logs stay in --state-dir
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     finally:
         if stack is not None:
             stack.stop()

@@ -21,6 +21,7 @@ class DemoSummary:
     requests: int = 0
     retried: int = 0
     signatures_valid: int = 0
+    mtls_verified: int = 0
     gate_denials: float = 0
     server_429s: float = 0
     breaker_opened: float = 0
@@ -38,6 +39,7 @@ class DemoSummary:
             "Summary",
             f"  delivered       {self.delivered} callbacks ({self.requests} HTTP requests in total)",
             f"  signatures      {self.signatures_valid}/{self.delivered} delivered requests signed validly",
+            f"  mTLS            {self.mtls_verified} delivered with a verified client certificate",
             f"  retried         {self.retried} callbacks needed more than one attempt",
             f"  rate limited    {self.gate_denials:.0f} gate denials, {self.server_429s:.0f} webhook 429s",
             f"  circuit events  opened {self.breaker_opened:.0f}, closed {self.breaker_closed:.0f}, "
@@ -86,6 +88,7 @@ def fill_summary(summary: DemoSummary, s: Scenario, required: MockAdmin | None, 
     summary.delivered, summary.requests = len(ok), len(records)
     summary.retried = sum(1 for r in ok if attempts[str(r.get("messageId"))] > 1)
     summary.signatures_valid = sum(1 for r in ok if (r.get("signature") or {}).get("valid"))
+    summary.mtls_verified = sum(1 for r in ok if (r.get("tls") or {}).get("clientCertVerified"))
     summary.dead_letters = _dead_letter_codes(s)
     if metrics is not None:
         summary.gate_denials = metrics.total("DeliveryRateLimited", mark)

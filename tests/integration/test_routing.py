@@ -74,3 +74,16 @@ def test_invalid_event_lands_in_the_inbound_dlq_with_codes(scenario, publish_eve
     assert "channels[0].type" in (message.attribute("ERROR_MESSAGE") or "")
     assert json.loads(message.body)["data"]["messageId"] == bad.message_id  # body unchanged
     assert scenario.callbacks(bad.message_id) == []
+
+
+@pytest.mark.requires("dlq")
+def test_rapid_events_give_exactly_one_callback_each(scenario, publish_event, role_client, dlq) -> None:
+    client = role_client("plain")
+    published = publish_event(client, "DELIVERED", count=10, prefix="rapid")
+    scenario.wait_all_delivered(published, timeout_s=20)
+    scenario.wait_queue_drained(scenario.env.client(client).delivery_queue_url, timeout_s=20)
+    counts = {p.message_id: len(scenario.callbacks(p.message_id)) for p in published}
+    assert set(counts.values()) == {1}, f"duplicates or misses: {counts}"
+    ids = {p.message_id for p in published}
+    assert not ids & {m.message_id for m in dlq.read(client)}
+    assert not ids & {m.message_id for m in scenario.queues.peek(scenario.env.inbound_dlq_url)}

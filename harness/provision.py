@@ -32,6 +32,7 @@ REQUIRED_HOST = "mtls-required.mock.invalid"
 WRONG_PIN_HOST = "wrong-pin.mock.invalid"
 DELIVERY_VISIBILITY_S = 15
 MAX_RECEIVE_BACKSTOP = 100
+MAX_QUEUE_NAME = 80
 
 
 def queue_names(prefix: str, client_id: str) -> tuple[str, str]:
@@ -83,6 +84,11 @@ class Provisioner:
         self.s3, self.sqs, self.ssm, self.prefix = s3, sqs, ssm, prefix
 
     def queue_pair(self, name: str, dlq_name: str, visibility_s: int, max_receive: int) -> tuple[str, str]:
+        too_long = [n for n in (name, dlq_name) if len(n) > MAX_QUEUE_NAME]
+        if too_long:
+            raise ValueError(
+                f"queue name {too_long[0]!r} is longer than SQS allows ({MAX_QUEUE_NAME}): shorten it"
+            )
         dlq_url = self.sqs.create_queue(QueueName=dlq_name)["QueueUrl"]
         dlq_arn = self.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"

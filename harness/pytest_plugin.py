@@ -12,6 +12,7 @@ Marker: ``@pytest.mark.requires("gate", "mtls", ...)`` skips when the environmen
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -58,12 +59,28 @@ def callbacks_run_id(request: pytest.FixtureRequest) -> str:
     return f"{uid[:6]}{worker.replace('gw', 'w')}{uuid.uuid4().hex[:4]}"
 
 
+_START_FAILURE = pytest.StashKey[BaseException]()
+
+
 @pytest.fixture(scope="session")
-def harness_environment(callbacks_options: HarnessOptions, callbacks_run_id: str) -> Iterator[Environment]:
-    """Override point: the environment scenarios run against (local stack or a TOML description)."""
+def harness_environment(
+    request: pytest.FixtureRequest, callbacks_options: HarnessOptions, callbacks_run_id: str
+) -> Iterator[Environment]:
+    """Override point: the environment scenarios run against (local stack or a TOML description).
+
+    A failed start is remembered: later tests fail with the same error instead of starting again.
+    """
     from harness.session import open_environment
 
-    with open_environment(callbacks_options, callbacks_run_id) as env:
+    failure = request.config.stash.get(_START_FAILURE, None)
+    if failure is not None:
+        raise RuntimeError(f"the scenario environment failed to start earlier: {failure}")
+    with contextlib.ExitStack() as opened:
+        try:
+            env = opened.enter_context(open_environment(callbacks_options, callbacks_run_id))
+        except BaseException as exc:
+            request.config.stash[_START_FAILURE] = exc
+            raise
         yield env
 
 

@@ -53,3 +53,10 @@ def test_a_missing_environment_file_is_an_error_for_scenarios(tmp_path: Path) ->
     done = _pytest(tmp_path, "-k", "dlq", "--callbacks-env", str(tmp_path / "missing.toml"))
     assert done.returncode != 0
     assert "missing.toml" in done.stdout
+
+
+def test_a_failed_start_is_not_retried_for_every_test(tmp_path: Path) -> None:
+    done = _pytest(tmp_path, "-k", "needs", "--callbacks-env", str(tmp_path / "missing.toml"))
+    assert done.returncode != 0
+    assert "2 error" in done.stdout
+    assert "failed to start earlier" in done.stdout

@@ -17,7 +17,7 @@ from typing import Protocol
 from delivery.backoff import decide
 from delivery.classify import classify
 from delivery.errors import SigningError
-from delivery.limiter import Limiter
+from delivery.limiter import Limiter, Once, TargetLimits
 from delivery.logs import log
 from delivery.models import HttpResult, OutgoingRequest, TransportFailure
 from delivery.signing import signed_headers
@@ -47,6 +47,11 @@ class AttemptContext:
     request_timeout_s: float = 30.0
     clock_ms: Callable[[], int] = _wall_ms
     rand: Callable[[], float] = field(default=random.random)
+    target_limits: TargetLimits | None = None  # TARGET_CONCURRENCY_LIMIT: what one target may hold of it
+
+
+def _no_op() -> None:
+    return None
 
 
 def sign(routed: Routed, application_id: str, *, now_ms: int, request_timeout_s: float) -> Signed:
@@ -69,7 +74,9 @@ def sign(routed: Routed, application_id: str, *, now_ms: int, request_timeout_s:
     return Signed(routed, request)
 
 
-async def _send(signed: Signed, ctx: AttemptContext) -> HttpResult | TransportFailure:
+async def _send(
+    signed: Signed, ctx: AttemptContext, on_started: Callable[[], None]
+) -> HttpResult | TransportFailure:
     message = signed.routed.message
     if _log.isEnabledFor(logging.INFO):
         log(
@@ -82,7 +89,12 @@ async def _send(signed: Signed, ctx: AttemptContext) -> HttpResult | TransportFa
             sqsMessageId=message.message_id,
             receiveCount=message.receive_count,
         )
-    async with ctx.in_flight:
+    if ctx.target_limits is None:
+        async with ctx.in_flight:
+            on_started()
+            return await ctx.transport.send(signed.request)
+    async with ctx.target_limits.for_target(ctx.client_id, signed.routed.target_id), ctx.in_flight:
+        on_started()
         return await ctx.transport.send(signed.request)
 
 
@@ -114,14 +126,21 @@ def _infrastructure(routed: Routed, code: str, error: BaseException, ctx: Attemp
     return Decided(routed.message, outcome, routed.target_id, routed.envelope.correlation_id)
 
 
-async def attempt(routed: Routed, application_id: str, ctx: AttemptContext) -> Decided:
+async def attempt(
+    routed: Routed, application_id: str, ctx: AttemptContext, on_started: Callable[[], None] = _no_op
+) -> Decided:
+    """``on_started`` is called once the request holds its in-flight slots (it is on the wire), or, if it
+    never gets there, when the attempt ends."""
+    started = Once(on_started)
     try:
         signed = sign(routed, application_id, now_ms=ctx.clock_ms(), request_timeout_s=ctx.request_timeout_s)
-        result = await _send(signed, ctx)
+        result = await _send(signed, ctx, started)
     except SigningError as exc:
         return _infrastructure(routed, SIGNING_ERROR, exc, ctx)
     except TlsMaterialError as exc:
         return _infrastructure(routed, TLS_MATERIAL_ERROR, exc, ctx)
     except Exception as exc:
         return _infrastructure(routed, INTERNAL_ERROR, exc, ctx)
+    finally:
+        started()
     return _decided(routed, result, ctx)

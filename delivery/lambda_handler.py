@@ -28,7 +28,7 @@ from delivery.runtime import Resources, open_resources
 from delivery.settings import Settings, SettingsError
 from delivery.settle import settle
 from delivery.sqs import SqsQueue, received_from_lambda_record
-from delivery.stages import Decided
+from delivery.stages import Decided, Progress
 from delivery.worker import BatchProcessor, Consumer, freeze_startup_objects
 
 _log = logging.getLogger(__name__)
@@ -38,7 +38,9 @@ CLIENT_ID_MISSING = "CLIENT_ID_MISSING"
 class MissingClientId:
     """Processor used when ``CLIENT_ID`` is unset: every record goes to the DLQ, with attributes."""
 
-    async def process(self, messages: Sequence[ReceivedMessage]) -> list[Decided]:
+    async def process(
+        self, messages: Sequence[ReceivedMessage], progress: Progress | None = None
+    ) -> list[Decided]:
         log(_log, "error", "CLIENT_ID is required — sending all records to DLQ", batchSize=len(messages))
         outcome = Outcome(
             Disposition.DEAD_LETTER,

@@ -7,7 +7,8 @@
 
 ``process`` never raises for a record: every failure becomes a value (P9). Settling the outcomes against
 the queue is the caller's job (``delivery.settle``), so the worker, the Lambda handler and burst mode share
-this code unchanged.
+this code unchanged. A caller that passes a ``Progress`` hears of each target group as soon as it is decided
+(and of the moment no record is waiting to start), so one slow target never delays another's acks.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from delivery.metrics import BatchMetrics, MetricsSink
 from delivery.models import Disposition, ReceivedMessage
 from delivery.observe import observe_batch, observe_breaker, observe_received
 from delivery.routing import group_by_target, route, split
-from delivery.stages import Decided, Routed, TargetBatch
+from delivery.stages import Decided, Progress, Routed, TargetBatch
 from delivery.verdicts import APPLICATION_MAP_UNAVAILABLE, infrastructure_retry
 
 _log = logging.getLogger(__name__)
@@ -51,20 +52,33 @@ class Pipeline:
     def __init__(self, deps: PipelineDeps) -> None:
         self.deps = deps
         self.client_id = deps.attempts.client_id
+        self._known_config: ClientConfig | None = None
 
-    async def process(self, messages: Sequence[ReceivedMessage]) -> list[Decided]:
+    async def process(
+        self, messages: Sequence[ReceivedMessage], progress: Progress | None = None
+    ) -> list[Decided]:
         observe_received(self.client_id, messages)
         metrics = BatchMetrics(self.deps.metrics_sink, self.client_id, self.deps.metrics_target_dimension)
         config = await self._lookup(self.deps.configs)
         app_id = await self._lookup(self.deps.app_map)
         now_ms, rand = self.deps.attempts.clock_ms(), self.deps.attempts.rand
         routed, early = split([route(msg, config, now_ms=now_ms, rand=rand()) for msg in messages])
-        per_target = [self._deliver(batch, app_id, metrics) for batch in group_by_target(routed)]
+        self._know_targets(config)
+        early = self._reported(self._attributed(early), progress)
+        starts = _Starts(len(routed), progress)
+        per_target = [self._deliver(b, app_id, metrics, starts, progress) for b in group_by_target(routed)]
         delivered = [d for group in await asyncio.gather(*per_target) for d in group]
-        decided = self._finish(messages, early + delivered)
+        decided = _in_input_order(messages, early + delivered)
         observe_batch(self.client_id, decided, metrics)
         metrics.flush()
         return decided
+
+    def _know_targets(self, config: ClientConfig | ConfigError) -> None:
+        """Tell the per-target caps which targets this client has (once per config object)."""
+        limits = self.deps.attempts.target_limits
+        if limits is not None and isinstance(config, ClientConfig) and config is not self._known_config:
+            limits.know(self.client_id, (t.target_id for t in config.targets))
+            self._known_config = config
 
     async def _lookup(self, lookup: AsyncLookup[T]) -> T | ConfigError:
         """A config/app-map value, or the ``ConfigError`` explaining why there is none (not raised)."""
@@ -76,17 +90,30 @@ class Pipeline:
             return ConfigUnavailable(f"{type(exc).__name__}: {exc}")
 
     async def _deliver(
-        self, batch: TargetBatch, app_id: str | ConfigError, metrics: BatchMetrics
+        self,
+        batch: TargetBatch,
+        app_id: str | ConfigError,
+        metrics: BatchMetrics,
+        starts: _Starts,
+        progress: Progress | None,
     ) -> list[Decided]:
         if isinstance(app_id, ConfigError):
-            return self._requeue(batch.records, app_id)
+            starts.done(len(batch.records))
+            return self._reported(self._requeue(batch.records, app_id), progress)
         params = TargetGateParams.for_target(batch.target, self.deps.gate_settings)
         ctx = self.deps.attempts
         admitted, deferred = await admit(self.deps.gate, params, batch, now_ms=ctx.clock_ms(), rand=ctx.rand)
-        results = list(await asyncio.gather(*(attempt(r, app_id, ctx) for r in admitted)))
+        starts.done(len(deferred))
+        results = list(await asyncio.gather(*(attempt(r, app_id, ctx, starts.one) for r in admitted)))
         breaker = await record(self.deps.gate, params, batch.target.target_id, results)
         observe_breaker(self.client_id, batch.target.target_id, breaker, metrics)
-        return deferred + results
+        return self._reported(self._attributed(deferred + results), progress)
+
+    @staticmethod
+    def _reported(group: list[Decided], progress: Progress | None) -> list[Decided]:
+        if progress is not None and group:
+            progress.decided(group)
+        return group
 
     def _requeue(self, records: Sequence[Routed], cause: ConfigError) -> list[Decided]:
         rand = self.deps.attempts.rand
@@ -102,10 +129,8 @@ class Pipeline:
             for r in records
         ]
 
-    def _finish(self, messages: Sequence[ReceivedMessage], decided: list[Decided]) -> list[Decided]:
-        """Input order, and DLQ attributes on every dead letter."""
-        order = {msg.message_id: i for i, msg in enumerate(messages)}
-        decided.sort(key=lambda d: order[d.message.message_id])
+    def _attributed(self, decided: list[Decided]) -> list[Decided]:
+        """DLQ attributes on every dead letter."""
         return [
             self._with_attributes(d) if d.outcome.disposition is Disposition.DEAD_LETTER else d
             for d in decided
@@ -116,3 +141,29 @@ class Pipeline:
             d.outcome, d.message, client_id=self.client_id, target_id=d.target_id
         )
         return replace(d, outcome=outcome)
+
+
+def _in_input_order(messages: Sequence[ReceivedMessage], decided: list[Decided]) -> list[Decided]:
+    order = {msg.message_id: i for i, msg in enumerate(messages)}
+    decided.sort(key=lambda d: order[d.message.message_id])
+    return decided
+
+
+class _Starts:
+    """Counts the routed records of a batch not yet decided or on the wire; tells ``progress`` at zero."""
+
+    __slots__ = ("_pending", "_progress")
+
+    def __init__(self, pending: int, progress: Progress | None) -> None:
+        self._pending = pending
+        self._progress = progress
+        self.done(0)
+
+    def one(self) -> None:
+        self.done(1)
+
+    def done(self, count: int) -> None:
+        self._pending -= count
+        if self._pending <= 0 and self._progress is not None:
+            progress, self._progress = self._progress, None
+            progress.started()

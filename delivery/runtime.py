@@ -1,9 +1,9 @@
 """Long-lived resources of a delivery process, built once from ``Settings`` (worker, Lambda, burst).
 
 ``Resources`` owns the HTTPS transport (keep-alive pools, TLS material cache), the Redis client and gate, the
-config and applications-map caches, the EMF emitter and the shared in-flight limit. ``pipeline_for`` and
-``consumer_for`` give the per-client pieces. Everything is lazy (no I/O until the first batch) and closed by
-``await resources.close()``.
+config and applications-map caches, the EMF emitter, the shared in-flight limit and the per-target caps.
+``pipeline_for`` and ``consumer_for`` give the per-client pieces. Everything is lazy (no I/O until the first
+batch) and closed by ``await resources.close()``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from delivery.config_store import (
 )
 from delivery.emf import EmfEmitter
 from delivery.gate import Gate, GateSettings
-from delivery.limiter import Limiter
+from delivery.limiter import Limiter, TargetLimits
 from delivery.lookups import AsyncLookup
 from delivery.metrics import MetricsSink
 from delivery.pipeline import Pipeline, PipelineDeps
@@ -72,6 +72,7 @@ class Resources:
     app_map: CachedAppMap
     metrics_sink: MetricsSink | None
     in_flight: Limiter
+    target_limits: TargetLimits | None = None
     clock_ms: Callable[[], int] = _wall_ms
     rand: Callable[[], float] = field(default=random.random)
 
@@ -80,6 +81,7 @@ class Resources:
             client_id=client_id,
             transport=self.transport,
             in_flight=self.in_flight,
+            target_limits=self.target_limits,
             request_timeout_s=self.settings.request_timeout_ms / 1000,
             clock_ms=self.clock_ms,
             rand=self.rand,
@@ -130,4 +132,5 @@ def open_resources(
         app_map=CachedAppMap(app_map_store_for(settings), ttl_s=settings.app_map_cache_ttl_ms / 1000),
         metrics_sink=sink,
         in_flight=Limiter(settings.concurrency_limit),
+        target_limits=TargetLimits(settings.per_target_limit, settings.concurrency_limit),
     )

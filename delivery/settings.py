@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from delivery.errors import ConfigError
+from delivery.limiter import default_target_share
 
 DEFAULT_CONFIG_PREFIX = "client_subscriptions/"
 DEFAULT_REGION = "eu-west-2"
@@ -60,6 +61,7 @@ class Settings:
     queue_url: str | None = None
     dlq_url: str | None = None
     concurrency_limit: int = 10
+    target_concurrency_limit: int | None = None  # per target; None: default_target_share(concurrency_limit)
     request_timeout_ms: int = 30_000
     config_bucket: str | None = None
     config_prefix: str = DEFAULT_CONFIG_PREFIX
@@ -85,6 +87,7 @@ class Settings:
             queue_url=reader.text("QUEUE_URL"),
             dlq_url=reader.text("DLQ_URL"),
             concurrency_limit=reader.number("CONCURRENCY_LIMIT", int, 10, minimum=1),
+            target_concurrency_limit=reader.number("TARGET_CONCURRENCY_LIMIT", int, None, minimum=1),
             request_timeout_ms=reader.number("REQUEST_TIMEOUT_MS", int, 30_000, minimum=1),
             config_bucket=reader.text("CLIENT_SUBSCRIPTION_CONFIG_BUCKET"),
             config_prefix=reader.text("CLIENT_SUBSCRIPTION_CONFIG_PREFIX") or DEFAULT_CONFIG_PREFIX,
@@ -106,6 +109,14 @@ class Settings:
         if reader.problems:
             raise SettingsError(reader.problems)
         return settings
+
+    @property
+    def per_target_limit(self) -> int:
+        """Deliveries one target may have in flight: TARGET_CONCURRENCY_LIMIT (at most CONCURRENCY_LIMIT),
+        by default three quarters of CONCURRENCY_LIMIT, leaving room for the other targets."""
+        if self.target_concurrency_limit is None:
+            return default_target_share(self.concurrency_limit)
+        return min(self.target_concurrency_limit, self.concurrency_limit)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given fields replaced (``None`` values are ignored: "flag not given")."""

@@ -8,12 +8,18 @@ visibility timeout (never deleted without its DLQ copy). The caller shields ``se
 Lambda mode (``delete_settled=False``): the event source mapping deletes every record not reported as a
 failure, so nothing is deleted here; ``report.failed_ids`` are the records to report (RETRY/DEFER after their
 visibility was changed, and DLQ sends that failed).
+
+``GroupSettler`` (the worker's ``Progress``): settles each target group as soon as the pipeline reports it,
+so a slow target never holds back the acks of the others. Groups reported while a settle is running are
+settled together next, in one set of batched calls; settle writes run in their own task (a cancelled batch
+still finishes the writes it started).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from delivery.logs import log
@@ -31,6 +37,16 @@ class SettleReport:
     requeued: int = 0
     failed_ids: tuple[str, ...] = ()  # still on the queue, to be seen again (Lambda: batchItemFailures)
     errors: tuple[str, ...] = ()  # message ids whose settle write failed
+
+    @classmethod
+    def combine(cls, reports: Sequence[SettleReport]) -> SettleReport:
+        return cls(
+            acked=sum(r.acked for r in reports),
+            dead_lettered=sum(r.dead_lettered for r in reports),
+            requeued=sum(r.requeued for r in reports),
+            failed_ids=tuple(i for r in reports for i in r.failed_ids),
+            errors=tuple(i for r in reports for i in r.errors),
+        )
 
 
 def _by_disposition(decided: Sequence[Decided], *dispositions: Disposition) -> list[Decided]:
@@ -89,3 +105,45 @@ async def settle(
         failed_ids=tuple(d.message.message_id for d in retries) + tuple(dlq_failed),
         errors=tuple(dlq_failed + delete_failed + requeue_failed),
     )
+
+
+class GroupSettler:
+    """Settles groups of decided records as they come (``Progress``); ``finish`` settles the rest."""
+
+    def __init__(self, queue: Queue, dlq: Queue, on_started: Callable[[], None] | None = None) -> None:
+        self._queue, self._dlq = queue, dlq
+        self._on_started = on_started
+        self._pending: list[Decided] = []
+        self._reported: set[str] = set()
+        self._reports: list[SettleReport] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def decided(self, group: Sequence[Decided]) -> None:
+        if not group:
+            return
+        self._pending.extend(group)
+        self._reported.update(d.message.message_id for d in group)
+        if self._task is None or self._task.done():  # joined by every group decided before it runs
+            self._task = asyncio.ensure_future(self._run())
+
+    def started(self) -> None:
+        callback, self._on_started = self._on_started, None
+        if callback is not None:
+            callback()
+
+    async def _run(self) -> None:
+        while self._pending:
+            items, self._pending = self._pending, []
+            self._reports.append(await settle(items, self._queue, self._dlq))
+
+    async def settled(self) -> None:
+        """Wait for the writes already started (never cancels them, even if the caller is cancelled)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
+
+    async def finish(self, decided: Sequence[Decided]) -> SettleReport:
+        """Settle what was not reported yet, wait for every write, and sum the reports."""
+        self.decided([d for d in decided if d.message.message_id not in self._reported])
+        self.started()
+        await self.settled()
+        return SettleReport.combine(self._reports)

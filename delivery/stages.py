@@ -9,7 +9,9 @@ gate denial, infrastructure error); every path ends in exactly one ``Decided`` p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from delivery.client_config import CallbackTarget
 from delivery.envelope import Envelope
@@ -66,3 +68,14 @@ class Decided:
     correlation_id: str | None = None
     kind: ResultKind | None = None  # what the webhook's answer meant, when a delivery was attempted
     elapsed_ms: float | None = None  # duration of that attempt
+
+
+class Progress(Protocol):
+    """How a processor reports a batch as it goes (the worker settles each group at once; Lambda passes none
+    and settles the whole event at the end)."""
+
+    def decided(self, group: Sequence[Decided]) -> None:
+        """These records are final (one target group, or the early-decided ones): settle them now."""
+
+    def started(self) -> None:
+        """Every record of the batch is decided or on the wire: none is waiting to start any more."""

@@ -1,8 +1,11 @@
 """The long-running worker (STYLE 14): poll -> process -> settle, bounded concurrency, graceful drain.
 
-One poll loop per consumer (client queue). Each received batch is processed and settled in its own task; at
-most ``max_batches_in_flight`` batches per consumer are in progress, and a loop receives only when a slot is
-free (so nothing sits received-but-waiting while its visibility timeout runs). While receives come back
+One poll loop per consumer (client queue). Each received batch is processed in its own task, and each of its
+target groups is settled as soon as it is decided (``GroupSettler``: a slow target never holds back another
+target's acks). At most ``max_batches_in_flight`` batches per consumer have records waiting to start, and a
+loop receives only when a slot is free (so nothing sits received-but-waiting while its visibility timeout
+runs); a batch frees its slot once every record is decided or on the wire (bounded by CONCURRENCY_LIMIT), so
+a slow target's outstanding requests do not stop the next receives. While receives come back
 full, a loop takes up to ``max_batch`` messages at once, so one gate admission per target covers several SQS
 batches (keep ``max_batch`` small enough to finish well within the queue's visibility timeout). Settle
 writes are shielded from cancellation.
@@ -21,15 +24,16 @@ import contextlib
 import gc
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from delivery.limiter import Once
 from delivery.logs import log
 from delivery.models import ReceivedMessage
 from delivery.queue import Queue
-from delivery.settle import SettleReport, settle
-from delivery.stages import Decided
+from delivery.settle import GroupSettler, SettleReport
+from delivery.stages import Decided, Progress
 
 _log = logging.getLogger(__name__)
 
@@ -46,7 +50,9 @@ IDLE_PAUSE_S = 0.05
 
 
 class BatchProcessor(Protocol):
-    async def process(self, messages: Sequence[ReceivedMessage]) -> list[Decided]: ...
+    async def process(
+        self, messages: Sequence[ReceivedMessage], progress: Progress | None = None
+    ) -> list[Decided]: ...
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,17 @@ class WorkerStats:
 
 
 async def handle_batch(
-    consumer: Consumer, messages: Sequence[ReceivedMessage]
+    consumer: Consumer, messages: Sequence[ReceivedMessage], on_started: Callable[[], None] | None = None
 ) -> tuple[list[Decided], SettleReport]:
-    """Process one received batch and settle it (the settle step survives cancellation of the caller)."""
-    decided = await consumer.processor.process(messages)
-    report = await asyncio.shield(asyncio.ensure_future(settle(decided, consumer.queue, consumer.dlq)))
-    return decided, report
+    """Process one received batch, settling each group as it is decided (settle writes that started survive
+    cancellation of the caller). ``on_started``: no record of the batch is waiting to start any more."""
+    settler = GroupSettler(consumer.queue, consumer.dlq, on_started)
+    try:
+        decided = await consumer.processor.process(messages, settler)
+    except asyncio.CancelledError:
+        await settler.settled()
+        raise
+    return decided, await settler.finish(decided)
 
 
 class Worker:
@@ -142,11 +153,12 @@ class Worker:
                     return
                 await self._idle(mine)
                 continue
-            task = asyncio.create_task(self._run_batch(consumer, messages))
+            free_slot = Once(slots.release)
+            task = asyncio.create_task(self._run_batch(consumer, messages, free_slot))
             for group in (mine, self._in_flight):
                 group.add(task)
                 task.add_done_callback(group.discard)
-            task.add_done_callback(lambda _t: slots.release())
+            task.add_done_callback(free_slot)
 
     async def _idle(self, mine: set[asyncio.Task[None]]) -> None:
         """After an empty receive, never spin: a long poll already waited; a short one (burst mode, or
@@ -199,9 +211,11 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
-    async def _run_batch(self, consumer: Consumer, messages: Sequence[ReceivedMessage]) -> None:
+    async def _run_batch(
+        self, consumer: Consumer, messages: Sequence[ReceivedMessage], free_slot: Callable[[], None]
+    ) -> None:
         try:
-            decided, report = await handle_batch(consumer, messages)
+            decided, report = await handle_batch(consumer, messages, free_slot)
         except Exception:  # the processor promises values, not exceptions; keep the loop alive anyway
             _log.exception("Batch failed")
             return

@@ -2,12 +2,14 @@
 
 Per path, a script of responses is played in order (then 200). Every request is journaled with its
 headers, body, arrival time and whether a client certificate was presented. ``wait_for`` waits on a
-condition (no sleeps).
+condition (no sleeps). ``hold(path)`` makes every response on a path wait until the returned event is set
+(a slow webhook whose slowness the test controls).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import time
@@ -17,6 +19,8 @@ from typing import Any
 
 import trustme
 from aiohttp import web
+
+HOLD_LIMIT_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Receiver:
     seen: list[Seen] = field(default_factory=list)
     started: int = 0  # requests that arrived (answered or not yet)
     port: int = 0
+    held: dict[str, asyncio.Event] = field(default_factory=dict)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
 
@@ -61,6 +66,10 @@ class Receiver:
 
     def script(self, path: str, *replies: Reply) -> None:
         self.scripts[path].extend(replies)
+
+    def hold(self, path: str) -> asyncio.Event:
+        """Responses on ``path`` wait until the returned event is set (at most ``HOLD_LIMIT_S``)."""
+        return self.held.setdefault(path, asyncio.Event())
 
     def requests(self, path: str | None = None) -> list[Seen]:
         return [s for s in self.seen if path is None or s.path == path]
@@ -83,6 +92,10 @@ class Receiver:
             self._changed.notify_all()
         script = self.scripts.get(request.path)
         reply = script.pop(0) if script else Reply()
+        release = self.held.get(request.path)
+        if release is not None:  # never hang a test forever: a forgotten release still answers
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(release.wait(), timeout=HOLD_LIMIT_S)
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)  # a slow webhook (the behaviour under test), not a wait
         transport = request.transport

@@ -1,4 +1,5 @@
-"""Limiter (FIFO, cancellation-safe) and AsyncLookup (holds successes briefly, never errors)."""
+"""Limiter (FIFO, cancellation-safe, lowerable), per-target caps, and AsyncLookup (holds successes briefly,
+never errors)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from delivery.limiter import Limiter
+from delivery.limiter import Limiter, TargetLimits, default_target_share
 from delivery.lookups import AsyncLookup
 
 
@@ -31,6 +32,34 @@ async def test_limiter_bounds_holders_and_serves_in_order() -> None:
     assert order == [0, 1, 2, 3, 4]
     assert peak == 2
     assert limiter.in_use == 0
+
+
+async def test_a_lowered_limit_gives_no_slot_until_holders_are_back_under_it() -> None:
+    limiter = Limiter(3)
+    for _ in range(3):
+        await limiter.acquire()
+    limiter.set_limit(1)
+    waiter = asyncio.create_task(limiter.acquire())
+    limiter.release()
+    limiter.release()
+    await asyncio.sleep(0)
+    assert not waiter.done()  # two releases only brought the holders down to the new limit
+    limiter.release()
+    await asyncio.wait_for(waiter, 1)
+    assert limiter.in_use == 1
+    limiter.set_limit(2)
+    await asyncio.wait_for(limiter.acquire(), 1)
+    assert limiter.in_use == 2
+
+
+async def test_one_known_target_may_use_the_whole_pool_two_are_capped() -> None:
+    limits = TargetLimits(share=3, total=4)
+    only = limits.for_target("c", "a")
+    assert only.limit == 4  # nobody else to protect
+    limits.know("c", ["a", "b"])
+    assert (only.limit, limits.for_target("c", "b").limit) == (3, 3)
+    assert limits.for_target("other-client", "a") is not only  # keyed by client too
+    assert [default_target_share(n) for n in (1, 2, 4, 10, 32)] == [1, 1, 3, 8, 24]
 
 
 async def test_a_cancelled_waiter_does_not_leak_a_slot() -> None:

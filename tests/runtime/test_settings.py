@@ -28,6 +28,9 @@ def test_reference_variables_are_read() -> None:
     )
     assert (s.client_id, s.queue_url, s.dlq_url) == ("acme", "http://q", "http://d")
     assert (s.concurrency_limit, s.request_timeout_ms) == (25, 5000)
+    assert s.per_target_limit == 19  # default: three quarters of CONCURRENCY_LIMIT
+    assert Settings.from_env({"TARGET_CONCURRENCY_LIMIT": "4"}).per_target_limit == 4
+    assert Settings.from_env({"TARGET_CONCURRENCY_LIMIT": "40"}).per_target_limit == 10  # <= the pool
     assert (s.config_bucket, s.config_prefix, s.config_cache_ttl_s) == ("bucket", "client_subscriptions/", 60)
     assert s.app_map_cache_ttl_ms == 300_000  # 0 means the default, as in the reference
     assert s.redis.uses_iam

@@ -9,7 +9,7 @@ from delivery.memory_queue import InMemoryQueue
 from delivery.models import Disposition, Outcome, ReceivedMessage
 from delivery.queue import OutgoingMessage
 from delivery.settle import settle
-from delivery.stages import Decided
+from delivery.stages import Decided, Progress
 from delivery.worker import Consumer, Worker
 
 ACK = Outcome(Disposition.ACK, "delivered")
@@ -23,7 +23,9 @@ class Processor:
         self.started = asyncio.Event()
         self.seen: list[str] = []
 
-    async def process(self, messages: Sequence[ReceivedMessage]) -> list[Decided]:
+    async def process(
+        self, messages: Sequence[ReceivedMessage], progress: Progress | None = None
+    ) -> list[Decided]:
         self.started.set()
         if self.release is not None:
             await self.release.wait()

@@ -201,6 +201,7 @@ class LocalStack:
                         "state_dir": str(self.state_dir),
                         "run_id": self.run_id,
                         "queue_prefix": self.prefix,
+                        "router_log_path": str(self.state_dir / "router.log"),
                     }.items()
                 )
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.events import forced_id
+from harness.metrics_log import MetricsLog
 from harness.waits import eventually
 
 pytestmark = [pytest.mark.integration]
@@ -47,3 +48,24 @@ def test_emf_lines_for_attempt_success_and_permanent_failure(scenario, publish, 
     assert found["DeliveryAttempt"] >= 2
     emf = metrics_log.emf_since(mark)
     assert all(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] for doc in emf)
+
+
+@pytest.mark.requires("router")
+def test_router_emits_emf_for_received_matched_and_invalid_events(scenario, publish_event, role_client):
+    path = scenario.env.get_extra("router_log_path")
+    if not path:
+        pytest.skip("the environment does not expose the router's log")
+    log = MetricsLog(path)
+    client = role_client("plain")
+    mark = log.mark()
+    [good] = publish_event(client, prefix="router-metrics")
+    [bad] = publish_event(client, kind="invalid", prefix="router-metrics-bad")
+    scenario.wait_callbacks(1, message_id=good.message_id, timeout_s=20)
+    scenario.inbound_dlq_wait([bad.message_id], timeout_s=20)
+    where = {"ClientId": client}
+
+    def seen() -> bool:
+        names = ("RouterEventsReceived", "RouterEventsMatched", "RouterEnvelopesSent", "RouterEventsInvalid")
+        return all(log.total(name, mark, where) >= 1 for name in names)
+
+    eventually(seen, 10, what="router EMF metrics")

@@ -17,10 +17,11 @@ import signal
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import boto3
 
@@ -110,10 +111,15 @@ class LocalStack:
             for name, mtls in (("mock", "optional"), ("mock-required", "required"))
         }
         self.children.update({name: proc for name, (proc, _) in pending.items()})
+        # assigned before starting, so stop() also stops the one that started if the other fails
+        self.redis, self.moto = (
+            RedisServer(workdir=self._subdir("redis")),
+            MotoServer(workdir=self._subdir("moto")),
+        )
         with ThreadPoolExecutor(max_workers=2) as pool:
-            redis_future = pool.submit(RedisServer(workdir=self._subdir("redis")).start)
-            moto_future = pool.submit(MotoServer(workdir=self._subdir("moto")).start)
-            self.redis, self.moto = redis_future.result(), moto_future.result()
+            started: list[Future[Any]] = [pool.submit(self.redis.start), pool.submit(self.moto.start)]
+        for future in started:
+            future.result()  # re-raise a start failure
         timeout_s = self.options.startup_timeout_s
         self.mocks = {
             name: wait_mock(proc, ready, "optional" if name == "mock" else "required", timeout_s)
@@ -135,7 +141,7 @@ class LocalStack:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def _boto(self, service: str) -> object:
+    def _boto(self, service: str) -> Any:
         assert self.moto is not None
         return boto3.client(
             service, region_name=REGION, endpoint_url=self.moto.url,
@@ -154,7 +160,7 @@ class LocalStack:
             self.provisioned = provisioner.provision(self.configs, app_ids, certs_dir)
         finally:
             for client in clients:
-                client.close()  # type: ignore[attr-defined]
+                client.close()
         admins = {m.url: MockAdmin(m.admin_url) for m in self.mocks.values()}
         register_credentials(admins, self.configs, app_ids)
 

@@ -5,6 +5,11 @@ service ``elasticache``, valid 900 s; the password is that URL without its schem
 *name* as the host to sign (the reference https-client signed the endpoint host instead, N21). redis-py asks
 the credential provider on every new connection, so a token is minted when the cached one has less than 60 s
 left — connections are never re-authenticated mid-life, and no reconnect timer is needed.
+
+Fail fast (P9): a gate call that cannot reach Redis must requeue its records promptly, not stall the batch.
+redis-py's client default retries 3 times with exponential backoff (about 12 s against a stopped Redis);
+here a broken connection is retried once, at once (a pooled connection closed by a Redis restart), timeouts
+are not retried, and connect/read timeouts are short (the gate's scripts answer in well under a millisecond).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from delivery.settings import RedisSettings
 TOKEN_TTL_S = 900
 TOKEN_REFRESH_MARGIN_S = 60
 ELASTICACHE_PORT = 6379
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 0.5
 
 
 def presign_iam_token(
@@ -84,13 +91,26 @@ def connect(settings: RedisSettings, **kwargs: Any) -> Any:
     """A ``redis.asyncio.Redis`` for the settings (lazy: no I/O until the first command)."""
     import redis.asyncio as aioredis
 
-    options: dict[str, Any] = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0, **kwargs}
+    options: dict[str, Any] = {
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+        "socket_timeout": READ_TIMEOUT_S,
+        "retry": fail_fast_retry(),
+    }
     if settings.url is not None:
-        return aioredis.Redis.from_url(settings.url, **options)
-    return aioredis.Redis(
-        host=settings.elasticache_endpoint or "",
-        port=ELASTICACHE_PORT,
-        ssl=True,
-        credential_provider=ElastiCacheIamProvider(settings),
-        **options,
-    )
+        return aioredis.Redis.from_url(settings.url, **{**options, **kwargs})
+    iam = {
+        "host": settings.elasticache_endpoint or "",
+        "port": ELASTICACHE_PORT,
+        "ssl": True,
+        "credential_provider": ElastiCacheIamProvider(settings),
+    }
+    return aioredis.Redis(**{**iam, **options, **kwargs})
+
+
+def fail_fast_retry() -> Any:
+    """One immediate retry, on a broken connection only (never on a timeout)."""
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))

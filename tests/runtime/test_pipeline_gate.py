@@ -3,12 +3,16 @@ closes, and a Redis outage requeues instead of delivering or dead-lettering."""
 
 from __future__ import annotations
 
+import os
+import signal
+
 from delivery.gate import Gate, GateSettings
 from delivery.models import Disposition
 from delivery.redis_conn import connect
 from delivery.settings import RedisSettings
 from delivery.settle import settle
 from harness.processes import free_port
+from harness.redis_server import RedisServer
 from tests.runtime.conftest import Stack, envelope, wait_until
 from tests.runtime.receiver import Reply
 
@@ -85,6 +89,31 @@ async def test_redis_down_requeues_then_delivers_when_it_is_back(stack: Stack) -
         await stack.receiver.wait_for(1, f"/{target}")
         await wait_until(lambda: _settled(stack))
     assert await stack.dlq_count() == 0
+
+
+async def test_a_hung_redis_requeues_promptly(stack: Stack) -> None:
+    """A Redis that accepts connections but never answers (SIGSTOPped): the worker still settles the batch
+    (requeue, GATE_UNAVAILABLE) within the usual wait, and delivers once Redis is back."""
+    target = stack.add_target()
+    await stack.send(envelope(target, "m-hung"))
+    with RedisServer() as hung:
+        process = hung._process
+        assert process is not None
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            async with stack.running(stack.resources(REDIS_URL=hung.url)):
+                await wait_until(lambda: _requeued(stack))
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+    assert stack.receiver.requests() == []
+    assert await stack.dlq_count() == 0
+    async with stack.running(stack.resources()):
+        await stack.receiver.wait_for(1, f"/{target}")
+        await wait_until(lambda: _settled(stack))
+
+
+async def _requeued(stack: Stack) -> bool:
+    return stack.sink.total("DeliveryInfrastructureError") >= 1 and await stack.depth() == (0, 1)
 
 
 async def test_missing_config_and_app_map_requeue_instead_of_dead_lettering(stack: Stack) -> None:

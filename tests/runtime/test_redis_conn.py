@@ -64,3 +64,27 @@ async def test_connect_uses_tls_and_the_iam_provider_for_elasticache() -> None:
         assert client.connection_pool.connection_class.__name__ == "SSLConnection"
     finally:
         await client.aclose()
+
+
+async def test_both_connection_kinds_fail_fast() -> None:
+    """redis-py's own default (3 retries, exponential backoff) stalled a batch ~12 s on a stopped Redis."""
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from delivery.redis_conn import connect
+
+    iam = RedisSettings(
+        elasticache_endpoint="cache.example", elasticache_cache_name="c", elasticache_iam_username="u"
+    )
+    for settings in (RedisSettings(url="redis://127.0.0.1:1/0"), iam):
+        client = connect(settings)
+        try:
+            connection = client.connection_pool.make_connection()
+            retry = connection.retry
+            assert retry.get_retries() == 1
+            assert isinstance(retry._backoff, NoBackoff)
+            assert tuple(retry._supported_errors) == (RedisConnectionError,)  # timeouts are not retried
+            assert connection.socket_timeout <= 0.5
+            assert connection.socket_connect_timeout <= 1.0
+        finally:
+            await client.aclose()

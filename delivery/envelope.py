@@ -28,6 +28,11 @@ def _reject_constant(name: str) -> Any:
     raise PoisonMessage(f"body is not valid JSON: {name} is not allowed")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once, not per call (json.loads kwargs)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def _load(body: str | bytes) -> object:
     if isinstance(body, bytes):
         try:
@@ -37,7 +42,7 @@ def _load(body: str | bytes) -> object:
     if not body.strip():
         raise PoisonMessage("body is empty")
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return _DECODER.decode(body)
     except json.JSONDecodeError as exc:
         raise PoisonMessage(
             f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -93,11 +98,11 @@ def _optional_str(item: dict[str, Any], section: str, name: str) -> str | None:
 
 def serialise_payload(payload: dict[str, Any]) -> bytes:
     """Compact JSON bytes of the payload (the exact bytes that are signed and sent)."""
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = _ENCODER.encode(payload)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: escape them, as JSON.stringify does
-        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("ascii")
+        return _ASCII_ENCODER.encode(payload).encode("ascii")
 
 
 def decode_envelope(body: str | bytes) -> Envelope:

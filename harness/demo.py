@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness import events
+from harness.metrics_log import MetricsLog
 from harness.mock_admin import MockAdmin
 from harness.scenarios import Scenario
 
@@ -27,6 +28,7 @@ class Expectation:
     dead: dict[str, list[str]] = field(default_factory=dict)  # client id -> ids that must reach its DLQ
     inbound_dead: list[str] = field(default_factory=list)
     note: str = ""
+    check: Callable[[], bool] | None = None  # any other condition (e.g. metrics seen)
 
 
 @dataclass
@@ -34,6 +36,7 @@ class DemoPlan:
     expectations: list[Expectation]
     redrive_client: str
     redrive_id: str
+    redrive_after_s: float  # the endpoint is healthy again from then on (seconds after the start)
     started_s: float = field(default_factory=time.monotonic)
 
 
@@ -79,10 +82,18 @@ def act_breaker(s: Scenario) -> Expectation:
     target = s.config(client)["targets"][0]
     failures = int(target["delivery"]["circuitBreaker"].get("minAttempts", 5)) + 1
     s.mock.script(target["targetId"], {"steps": [{"status": 500, "times": failures}]})
+    check = None
+    if s.env.metrics_log_path:
+        log, where = MetricsLog(s.env.metrics_log_path), {"ClientId": client}
+        mark = log.mark()
+
+        def check() -> bool:
+            opened = log.total("CircuitBreakerOpen", mark, where)
+            return opened >= 1 and log.total("CircuitBreakerClosed", mark, where) >= 1
+
     s.publish_envelopes(client, _ids(s, "demo-breaker", failures))
-    return Expectation(
-        "circuit breaker", note=f"{failures} failures open it; a probe after the cooldown closes it"
-    )
+    note = f"{failures} failures open it; a probe after the cooldown closes it"
+    return Expectation("circuit breaker", note=note, check=check)
 
 
 def act_dead_letters(s: Scenario) -> Expectation:
@@ -104,22 +115,23 @@ def act_dead_letters(s: Scenario) -> Expectation:
     )
 
 
-def act_redrive(s: Scenario) -> tuple[Expectation, str, str]:
+def act_redrive(s: Scenario) -> tuple[Expectation, str, str, float]:
     client = s.env.role("short_retry")
     window_s = float(s.config(client)["targets"][0]["delivery"]["maxRetryDurationSeconds"])
-    [mid] = s.failing_until_ids(500, count=1, healthy_after_s=window_s + 2)
+    down_s = window_s + 2
+    [mid] = s.failing_until_ids(500, count=1, healthy_after_s=down_s)
     s.publish_envelopes(client, [mid])
-    note = f"endpoint down {window_s + 2:.0f}s > {window_s:.0f}s window: DLQ, then redriven and delivered"
-    return Expectation("redrive", delivered=[mid], note=note), client, mid
+    note = f"endpoint down {down_s:.0f}s > {window_s:.0f}s window: DLQ, redriven once it is back, delivered"
+    return Expectation("redrive", delivered=[mid], note=note), client, mid, down_s
 
 
 def publish_all(s: Scenario, say: Say) -> DemoPlan:
     expectations = [act_routing(s), act_rate_limit(s), act_retries(s), act_breaker(s), act_dead_letters(s)]
-    redrive_exp, client, mid = act_redrive(s)
+    redrive_exp, client, mid, down_s = act_redrive(s)
     expectations.append(redrive_exp)
     for exp in expectations:
         say(f"  published  {exp.name:<24} {exp.note}")
-    return DemoPlan(expectations, client, mid)
+    return DemoPlan(expectations, client, mid, down_s)
 
 
 def delivered_ids(s: Scenario, required_admin: MockAdmin | None) -> set[str]:
@@ -127,12 +139,21 @@ def delivered_ids(s: Scenario, required_admin: MockAdmin | None) -> set[str]:
     return {str(r.get("messageId")) for r in records if 200 <= int(r["response"]["status"]) < 300}
 
 
-def outstanding(s: Scenario, plan: DemoPlan, required_admin: MockAdmin | None) -> list[str]:
-    """What has not happened yet (empty when every expectation is met)."""
+def missing_by_expectation(
+    s: Scenario, plan: DemoPlan, required_admin: MockAdmin | None
+) -> dict[str, list[str]]:
+    """Expectation name -> the message ids whose outcome has not been seen yet."""
     done = delivered_ids(s, required_admin)
-    missing = [mid for exp in plan.expectations for mid in exp.delivered if mid not in done]
+    missing: dict[str, list[str]] = {}
     for exp in plan.expectations:
-        for client, ids in exp.dead.items():
-            found = {m.message_id for m in s.queues.find(s.env.client(client).dlq_url, ids)}
-            missing += [mid for mid in ids if mid not in found]
+        ids = [mid for mid in exp.delivered if mid not in done]
+        for client, dead_ids in exp.dead.items():
+            found = {m.message_id for m in s.queues.find(s.env.client(client).dlq_url, dead_ids)}
+            ids += [mid for mid in dead_ids if mid not in found]
+        if exp.inbound_dead and s.env.inbound_dlq_url:
+            found = {m.message_id for m in s.queues.find(s.env.inbound_dlq_url, exp.inbound_dead)}
+            ids += [mid for mid in exp.inbound_dead if mid not in found]
+        if exp.check is not None and not exp.check():
+            ids.append(f"<{exp.name}>")
+        missing[exp.name] = ids
     return missing

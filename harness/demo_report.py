@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from harness.demo import DemoPlan, Say, outstanding
+from harness.demo import DemoPlan, Say, missing_by_expectation
 from harness.environment import Environment
 from harness.metrics_log import MetricsLog
 from harness.mock_admin import JournalRecord, MockAdmin
@@ -53,31 +53,54 @@ class DemoSummary:
         ]
 
 
+@dataclass
+class Tracker:
+    """Polled until every expectation is met: reports each one as it completes, redrives when due."""
+
+    s: Scenario
+    plan: DemoPlan
+    required: MockAdmin | None
+    say: Say
+    completed: set[str] = field(default_factory=set)
+    redriven: str = ""
+    missing: list[str] = field(default_factory=list)
+
+    def tick(self) -> bool:
+        by_name = missing_by_expectation(self.s, self.plan, self.required)
+        for name, ids in by_name.items():
+            if not ids and name not in self.completed:
+                self.completed.add(name)
+                self.say(f"  done       {name:<24} after {time.monotonic() - self.plan.started_s:.1f}s")
+        if not self.redriven and self._redrive_due():
+            self.redriven = self._redrive()
+        self.missing = [mid for ids in by_name.values() for mid in ids]
+        return not self.missing
+
+    def _redrive_due(self) -> bool:
+        if time.monotonic() - self.plan.started_s < self.plan.redrive_after_s:
+            return False
+        dlq = self.s.env.client(self.plan.redrive_client).dlq_url
+        return bool(self.s.queues.find(dlq, [self.plan.redrive_id]))
+
+    def _redrive(self) -> str:
+        done = self.s.redrive(self.plan.redrive_client, "--error-code", "RETRY_WINDOW_EXHAUSTED")
+        line = ((done.stdout.strip() or done.stderr.strip()).splitlines() or ["no output"])[-1]
+        self.say(f"  redrive    {self.plan.redrive_client}: {line}")
+        return f"{self.plan.redrive_client}: {line}"
+
+
 def run_plan(
     s: Scenario, plan: DemoPlan, required: MockAdmin | None, say: Say, budget_s: float
 ) -> DemoSummary:
-    summary = DemoSummary()
-    deadline = plan.started_s + budget_s
-    summary.redriven = _redrive_when_dead(s, plan, say, deadline)
-    remaining_s = max(1.0, deadline - time.monotonic())
+    tracker = Tracker(s, plan, required, say)
+    remaining_s = max(1.0, plan.started_s + budget_s - time.monotonic())
     with contextlib.suppress(WaitTimeout):
-        eventually(
-            lambda: not outstanding(s, plan, required), remaining_s, what="outcomes", max_interval_s=0.5
-        )
-    summary.pending = outstanding(s, plan, required)
-    summary.took_s = time.monotonic() - plan.started_s
-    return summary
-
-
-def _redrive_when_dead(s: Scenario, plan: DemoPlan, say: Say, deadline: float) -> str:
-    try:
-        s.dlq_wait(plan.redrive_client, [plan.redrive_id], timeout_s=max(1.0, deadline - time.monotonic()))
-    except WaitTimeout:
-        return "nothing (the message never reached the DLQ)"
-    done = s.redrive(plan.redrive_client, "--error-code", "RETRY_WINDOW_EXHAUSTED")
-    line = (done.stdout.strip() or done.stderr.strip()).splitlines()[-1:] or ["no output"]
-    say(f"  redrive    {plan.redrive_client}: {line[0]}")
-    return f"{plan.redrive_client}: {line[0]}"
+        eventually(tracker.tick, remaining_s, what="demo outcomes", max_interval_s=0.5)
+    return DemoSummary(
+        redriven=tracker.redriven or "nothing (the message never reached the DLQ)",
+        pending=tracker.missing,
+        took_s=time.monotonic() - plan.started_s,
+    )
 
 
 def fill_summary(summary: DemoSummary, s: Scenario, required: MockAdmin | None, metrics: MetricsLog | None,

@@ -6,9 +6,10 @@ every message straight back (visibility 0), so reading a DLQ never hides its mes
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -59,6 +60,32 @@ def _to_message(raw: dict[str, Any]) -> QueueMessage:
     return QueueMessage(raw["MessageId"], raw["Body"], pairs, count)
 
 
+@dataclass
+class _Scan:
+    sqs: Any
+    queue_url: str
+    rounds: int
+    receipts: list[str] = field(default_factory=list)
+    deleted: set[str] = field(default_factory=set)
+
+    def messages(self) -> Iterator[tuple[dict[str, Any], QueueMessage]]:
+        for _ in range(self.rounds):
+            reply = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                VisibilityTimeout=SCAN_VISIBILITY_S, MessageAttributeNames=["All"],
+                AttributeNames=["ApproximateReceiveCount"],
+            )  # fmt: skip
+            raw = reply.get("Messages", [])
+            if not raw:
+                return
+            self.receipts.extend(m["ReceiptHandle"] for m in raw)
+            yield from ((m, _to_message(m)) for m in raw)
+
+    def delete(self, raw: dict[str, Any]) -> None:
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=raw["ReceiptHandle"])
+        self.deleted.add(raw["ReceiptHandle"])
+
+
 class Queues:
     """SQS operations on the environment's queues (one boto3 client; call ``close()``)."""
 
@@ -87,30 +114,21 @@ class Queues:
             ids.extend(by_id[i] for i in range(len(chunk)))
         return ids
 
-    def peek(self, queue_url: str, *, rounds: int = 30) -> list[QueueMessage]:
-        """What the queue currently holds (visible messages, up to ``rounds`` x 10), left in place.
-
-        Messages are hidden while the scan runs (so each receive returns new ones) and all made visible
-        again at the end; if the scanner dies they reappear after ``SCAN_VISIBILITY_S`` anyway.
-        """
-        seen: dict[str, QueueMessage] = {}
-        receipts: list[str] = []
+    @contextlib.contextmanager
+    def _scan(self, queue_url: str, rounds: int) -> Iterator[_Scan]:
+        """Receive every visible message once (each hidden while the scan runs, so each receive returns new
+        ones); afterwards every message the caller did not delete is made visible again. If the scanner dies,
+        messages reappear after ``SCAN_VISIBILITY_S`` anyway."""
+        scan = _Scan(self.sqs, queue_url, rounds)
         try:
-            for _ in range(rounds):
-                reply = self.sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                    VisibilityTimeout=SCAN_VISIBILITY_S, MessageAttributeNames=["All"],
-                    AttributeNames=["ApproximateReceiveCount"],
-                )  # fmt: skip
-                raw = reply.get("Messages", [])
-                if not raw:
-                    break
-                for msg in raw:
-                    seen.setdefault(msg["MessageId"], _to_message(msg))
-                receipts += [m["ReceiptHandle"] for m in raw]
+            yield scan
         finally:
-            self._release(receipts, queue_url)
-        return list(seen.values())
+            self._release([r for r in scan.receipts if r not in scan.deleted], queue_url)
+
+    def peek(self, queue_url: str, *, rounds: int = 30) -> list[QueueMessage]:
+        """What the queue currently holds (visible messages, up to ``rounds`` x 10), left in place."""
+        with self._scan(queue_url, rounds) as scan:
+            return list({m.sqs_message_id: m for _, m in scan.messages()}.values())
 
     def _release(self, receipts: list[str], queue_url: str) -> None:
         for start in range(0, len(receipts), 10):
@@ -154,6 +172,18 @@ class Queues:
         assert result is not None
         return result
 
+    def move(self, source_url: str, target_url: str, message_ids: Iterable[str]) -> int:
+        """Send the bodies of the given messages to another queue, deleting each source copy only after its
+        send succeeded (the reference redrive procedure, SPEC F); returns how many moved."""
+        wanted, moved = set(message_ids), 0
+        with self._scan(source_url, 30) as scan:
+            for raw, message in scan.messages():
+                if message.message_id in wanted:
+                    self.sqs.send_message(QueueUrl=target_url, MessageBody=raw["Body"])
+                    scan.delete(raw)
+                    moved += 1
+        return moved
+
     def depth(self, queue_url: str) -> tuple[int, int]:
         """(visible, in flight) as SQS reports them."""
         attrs = self.sqs.get_queue_attributes(
@@ -164,25 +194,12 @@ class Queues:
 
     def purge(self, queue_url: str, keep: Callable[[QueueMessage], bool] | None = None) -> int:
         """Delete every visible message (or those ``keep`` rejects); safe on a shared queue with ``keep``."""
-        kept: list[str] = []
         deleted = 0
-        try:
-            for _ in range(100):
-                reply = self.sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                    VisibilityTimeout=SCAN_VISIBILITY_S, MessageAttributeNames=["All"],
-                )  # fmt: skip
-                raw = reply.get("Messages", [])
-                if not raw:
-                    break
-                drop = [m["ReceiptHandle"] for m in raw if keep is None or not keep(_to_message(m))]
-                kept += [m["ReceiptHandle"] for m in raw if m["ReceiptHandle"] not in drop]
-                if drop:
-                    entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(drop)]
-                    self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-                    deleted += len(drop)
-        finally:
-            self._release(kept, queue_url)
+        with self._scan(queue_url, 100) as scan:
+            for raw, message in scan.messages():
+                if keep is None or not keep(message):
+                    scan.delete(raw)
+                    deleted += 1
         return deleted
 
     def purge_run(self, queue_url: str) -> int:

@@ -154,6 +154,12 @@ class Scenario:
             lambda: self.queues.depth(queue_url) == (0, 0), self.t(timeout_s), what=f"{queue_url} drained"
         )
 
+    def redrive_inbound(self, message_ids: Sequence[str]) -> int:
+        """Move events from the inbound DLQ back to the inbound queue (reference redrive, SPEC F / K.7)."""
+        if not (self.env.inbound_dlq_url and self.env.inbound_queue_url):
+            raise ValueError(f"environment {self.env.name!r} has no inbound queue and DLQ")
+        return self.queues.move(self.env.inbound_dlq_url, self.env.inbound_queue_url, message_ids)
+
     # --- operations ----------------------------------------------------------------------------------
     def redrive(self, client_id: str, *extra_args: str) -> subprocess.CompletedProcess[str]:
         """``callbacks redrive`` for one client, as an operator runs it (returns the finished process)."""

@@ -43,3 +43,13 @@ def test_purge_run_deletes_only_this_runs_messages(queues) -> None:
     left = theirs.peek(url)
     assert len(left) == 2
     assert all("run2" in (m.message_id or "") for m in left)
+
+
+def test_move_sends_then_deletes_only_the_wanted_messages(queues) -> None:
+    mine, _, url = queues
+    target = mine.sqs.create_queue(QueueName=f"harness-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    ids = [events.message_id("m", "run1") for _ in range(3)]
+    mine.send(url, [json.dumps(events.envelope(i, "t")) for i in ids])
+    assert mine.move(url, target, ids[:2]) == 2
+    assert {m.message_id for m in mine.peek(target)} == set(ids[:2])
+    assert {m.message_id for m in mine.peek(url)} == {ids[2]}

@@ -87,3 +87,16 @@ def test_rapid_events_give_exactly_one_callback_each(scenario, publish_event, ro
     ids = {p.message_id for p in published}
     assert not ids & {m.message_id for m in dlq.read(client)}
     assert not ids & {m.message_id for m in scenario.queues.peek(scenario.env.inbound_dlq_url)}
+
+
+@pytest.mark.requires("dlq", "redrive")
+def test_event_redriven_from_the_inbound_dlq_is_delivered(scenario, role_client) -> None:
+    client = role_client("plain")
+    event = message_status_event(client, scenario.new_id("inbound-redrive"))
+    mid = event["data"]["messageId"]
+    scenario.queues.send(scenario.env.inbound_dlq_url, [json.dumps(event)])  # as if it had failed before
+    scenario.inbound_dlq_wait([mid], timeout_s=10)
+    assert scenario.redrive_inbound([mid]) == 1
+    [record] = scenario.wait_callbacks(1, message_id=mid, timeout_s=20)
+    assert json.loads(record["body"])["data"][0]["attributes"]["messageStatus"] == "delivered"
+    assert scenario.queues.find(scenario.env.inbound_dlq_url, [mid]) == []

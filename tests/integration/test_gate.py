@@ -36,6 +36,8 @@ def test_burst_above_the_rate_is_delivered_at_the_configured_rate(
     assert (beyond[-1] - start) >= (len(beyond) - 1) / rate * 0.9, "the tail was not paced by the rate"
     denied = eventually(lambda: metrics_log.total("DeliveryRateLimited", mark, {"ClientId": client}), 10)
     assert denied >= 1
+    denials = metrics_log.logs_since(mark, "Admission denied")
+    assert any(d.get("reason") == "rate_limited" and d.get("clientId") == client for d in denials)
     assert dlq.read(client) == []
 
 

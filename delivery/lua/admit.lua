@@ -15,7 +15,9 @@ Returns (all strings, so fractions survive the Lua -> RESP integer conversion):
   { consumed, reason, retry_after_ms, effective_rate_per_s }
   reason: "some_allowed" (consumed >= 1), "rate_limited", "circuit_open".
   retry_after_ms: time until the bucket holds enough tokens for the records not admitted (0 if all were),
-  or the rest of the cooldown when the breaker is fully open.
+  or the rest of the cooldown when the breaker is fully open. While recovering, the refill is the integral
+  of the linear ramp (then the full rate once the ramp ends), not the rate at this instant; while half-open
+  it is the time until the next probe token.
 
 A key that does not exist is a closed breaker with a full bucket. The bucket is continuous (fractional
 tokens are stored, so slow rates such as 1/60 per second work). While half-open the bucket holds at most
@@ -24,6 +26,22 @@ one token: the first admission after the cooldown gets exactly one probe, the ne
 
 local function num(value)
   return string.format('%.17g', value)
+end
+
+-- ms until `need` more tokens accrue from a rate of `e0` tokens/s now that climbs linearly by `slope`
+-- tokens/s per ms for `left` ms and then stays at `rate`: solve e0*t + slope/2*t^2 = need*1000 within the
+-- ramp (stable root form, no cancellation), else the ramp's whole yield plus the rest at the full rate.
+local function ramp_wait_ms(need, e0, slope, left, rate)
+  local n = need * 1000
+  if n <= 0 then
+    return 0
+  end
+  local half = slope / 2
+  local ramp_yield = e0 * left + half * left * left
+  if n <= ramp_yield then
+    return 2 * n / (e0 + math.sqrt(e0 * e0 + 4 * half * n))
+  end
+  return left + (n - ramp_yield) / rate
 end
 
 local key = KEYS[1]
@@ -52,6 +70,7 @@ if not cb_enabled then
 end
 
 local effective = rate
+local ramp_elapsed = -1 -- >= 0 while closed and recovering
 if is_open then
   local half_open_at = switched_at + cooldown
   if now <= half_open_at then
@@ -65,7 +84,8 @@ if is_open then
     refilled_at = half_open_at
   end
 elseif switched_at > 0 and now < switched_at + recovery then
-  effective = probe + math.max(0, now - switched_at) / recovery * math.max(0, rate - probe)
+  ramp_elapsed = math.max(0, now - switched_at)
+  effective = probe + ramp_elapsed / recovery * math.max(0, rate - probe)
 end
 
 local level = tokens
@@ -85,8 +105,12 @@ end
 local retry_after = 0
 local wanted = math.min(batch - consumed, capacity)
 if wanted > 0 then
-  if effective > 0 then
-    retry_after = math.ceil(math.max(0, wanted - tokens) * 1000 / effective)
+  local need = math.max(0, wanted - tokens)
+  if ramp_elapsed >= 0 and rate > effective then
+    local slope = (rate - probe) / recovery
+    retry_after = math.ceil(ramp_wait_ms(need, effective, slope, recovery - ramp_elapsed, rate))
+  elseif effective > 0 then
+    retry_after = math.ceil(need * 1000 / effective)
   else
     retry_after = cooldown
   end

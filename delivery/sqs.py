@@ -10,14 +10,22 @@ The rest of the engine sees only ``ReceivedMessage`` values and this small inter
 SQS allows a message to stay invisible for 12 h in total, counted from its first receive on AWS and from
 its send time on moto; ``max_visibility_s`` therefore counts from ``SentTimestamp`` (the earlier of the two)
 and keeps a margin, which is safe on both.
+
+A long poll (``wait_s > 0``) blocks its thread for up to 20 s, so it runs on a pool of its own
+(``long_poll_executor``: one thread per concurrent poll, created on demand), never on asyncio's default pool
+(``cpus + 4`` threads): a worker serving more queues than that would otherwise leave its settles, config
+lookups and short receives queued behind idle polls for up to a poll's length.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +35,18 @@ MAX_VISIBILITY_S = 43_200
 VISIBILITY_MARGIN_S = 60
 BATCH_LIMIT = 10
 _SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp", "SentTimestamp"]
+LONG_POLL_THREADS = 1024  # an upper bound only: threads are started when no idle one is left
+_long_polls: ThreadPoolExecutor | None = None
+_long_polls_lock = threading.Lock()
+
+
+def long_poll_executor() -> ThreadPoolExecutor:
+    """The process-wide pool that runs blocking SQS long polls (one thread per poll in progress)."""
+    global _long_polls
+    with _long_polls_lock:
+        if _long_polls is None:
+            _long_polls = ThreadPoolExecutor(LONG_POLL_THREADS, thread_name_prefix="sqs-long-poll")
+        return _long_polls
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +141,11 @@ class SqsQueue:
         }
         if visibility_timeout_s is not None:
             kwargs["VisibilityTimeout"] = visibility_timeout_s
-        reply = await asyncio.to_thread(self._client.receive_message, **kwargs)
+        call = functools.partial(self._client.receive_message, **kwargs)
+        if wait_s > 0:
+            reply = await asyncio.get_running_loop().run_in_executor(long_poll_executor(), call)
+        else:
+            reply = await asyncio.to_thread(call)
         return [received_from_sqs(raw) for raw in reply.get("Messages", [])]
 
     async def delete(self, messages: Sequence[ReceivedMessage]) -> list[str]:

@@ -131,7 +131,12 @@ class Stack:
     @asynccontextmanager
     async def running(self, resources: Resources, **worker_kw: Any) -> AsyncIterator[Worker]:
         consumer = resources.consumer_for(self.client_id, self.queue, self.dlq)
-        worker = Worker([consumer], wait_s=1, **worker_kw)
+        async with self.running_worker(Worker([consumer], wait_s=1, **worker_kw), resources) as worker:
+            yield worker
+
+    @asynccontextmanager
+    async def running_worker(self, worker: Worker, resources: Resources) -> AsyncIterator[Worker]:
+        """Run ``worker`` until the block ends; then stop it, wait for it and close ``resources``."""
         task: asyncio.Task[WorkerStats] = asyncio.create_task(worker.run())
         try:
             yield worker

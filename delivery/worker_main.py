@@ -1,7 +1,8 @@
 """What ``callbacks worker`` / ``callbacks redrive`` run (out of ``cli_worker``, so ``--help`` stays fast).
 
 Settings come from the environment, then the flags override them; queue URLs are resolved by name when not
-given. The worker runs on uvloop when it is installed, stops gracefully on SIGTERM/SIGINT (stop receiving,
+given. The default thread pool and the SQS connection pool are sized for the consumers (``threads_for``).
+The worker runs on uvloop when it is installed, stops gracefully on SIGTERM/SIGINT (stop receiving,
 finish in-flight batches, settle, exit 0) and prints a one-line JSON summary on exit.
 """
 
@@ -52,6 +53,15 @@ def resolve_queues(
         urls = [sqs_client.get_queue_url(QueueName=name)["QueueUrl"] for name in names]
         out.append((client_id, urls[0], urls[1]))
     return out
+
+
+THREAD_HEADROOM = 8  # queue-URL lookups, TLS material loads, the odd config fetch
+
+
+def threads_for(consumers: int, batches_in_flight: int) -> int:
+    """Blocking calls a worker can have at once: per consumer one receive plus one settle per batch in flight
+    (long polls have a pool of their own, ``sqs.long_poll_executor``, but share the SQS connection pool)."""
+    return consumers * (batches_in_flight + 1) + THREAD_HEADROOM
 
 
 def _run_async(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
@@ -105,12 +115,17 @@ def _module_setting_problems(environ: Mapping[str, str]) -> list[str]:
 async def _serve(
     args: argparse.Namespace, settings: Settings, environ: Mapping[str, str], client_ids: list[str]
 ) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
     import boto3
+    import botocore.config
 
     from delivery.runtime import open_resources
     from delivery.worker import Worker, freeze_startup_objects
 
-    sqs_client = boto3.client("sqs")
+    threads = threads_for(len(client_ids), args.batches_in_flight)
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(threads, thread_name_prefix="worker"))
+    sqs_client = boto3.client("sqs", config=botocore.config.Config(max_pool_connections=threads))
     resources = open_resources(settings, environ)
     try:
         queues = await asyncio.to_thread(resolve_queues, args, client_ids, sqs_client)

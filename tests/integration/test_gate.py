@@ -8,6 +8,8 @@ from harness.waits import eventually
 from tests.integration.conftest import ok
 
 pytestmark = [pytest.mark.integration]
+PROBE_INTERVAL_S = 60  # 1 / CB_PROBE_RATE_LIMIT (SPEC P8 default 1/60 rps)
+HALF_OPEN_DENIAL_MAX_S = PROBE_INTERVAL_S * 1.5 + 10  # + the denial jitter (up to half) + receive slack
 
 
 def _capacity(target: dict) -> float:
@@ -53,7 +55,7 @@ def test_circuit_breaker_opens_isolates_and_closes_after_a_probe(
     failures = int(breaker.get("minAttempts", 5)) + 1
     mock_webhook.script(tid, {"steps": [{"status": 500, "times": failures}]})  # then healthy again
     mark = metrics_log.mark()
-    publish(client, tid, count=failures, prefix="breaker")
+    published = publish(client, tid, count=failures, prefix="breaker")
     eventually(lambda: gate_state.is_open(tid), 20, what="breaker open")
     assert not gate_state.is_open(other_tid), "another target's breaker is untouched"
     opened_ms = scenario.last_request_ms(tid)
@@ -70,3 +72,21 @@ def test_circuit_breaker_opens_isolates_and_closes_after_a_probe(
     where = {"ClientId": client}
     assert metrics_log.total("CircuitBreakerOpen", mark, where) >= 1
     eventually(lambda: metrics_log.total("CircuitBreakerClosed", mark, where) >= 1, 5, what="closed metric")
+    # every message held back by the breaker is delivered once it has closed. A denial after the close
+    # waits for the recovery ramp (seconds here); one denied next to the probe, while half-open, waits for
+    # the next probe token (1 / probe rate, SPEC P8 default 60 s, + up to half as jitter): that bounds it.
+    delivered = ok(scenario.wait_all_delivered(published, timeout_s=HALF_OPEN_DENIAL_MAX_S + cooldown_s))
+    first_ok_ms: dict[str, float] = {}
+    for r in sorted(delivered, key=lambda r: float(r["receivedAtMs"]), reverse=True):
+        first_ok_ms[r["messageId"]] = float(r["receivedAtMs"])
+    deferred = _denied_ids(metrics_log.logs_since(mark, "Admission denied"), client, published)
+    assert deferred, "some messages were held back by the open breaker"
+    for message_id in sorted(deferred):
+        assert first_ok_ms[message_id] >= probe["receivedAtMs"], f"{message_id} delivered before the close"
+
+
+def _denied_ids(denials: list[dict], client: str, published: list) -> set[str]:
+    ours = {p.message_id for p in published}
+    return {
+        i for d in denials if d.get("clientId") == client for i in d.get("correlationIds", []) if i in ours
+    }

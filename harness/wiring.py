@@ -63,6 +63,9 @@ def pipeline_env(
             "RECEIVE_WAIT_SECONDS": str(options.receive_wait_s),
             "DRAIN_SECONDS": "2",
             "REQUEST_TIMEOUT_MS": "5000",
+            # half-open probes every second instead of every minute (SPEC P8 default 1/60 rps), so breaker
+            # scenarios finish in seconds; timings are made fast through config, never by faking time
+            "CB_PROBE_RATE_LIMIT": "1",
             "LOG_LEVEL": "INFO",
         }
     )

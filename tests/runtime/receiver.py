@@ -56,7 +56,7 @@ class Receiver:
     seen: list[Seen] = field(default_factory=list)
     started: int = 0  # requests that arrived (answered or not yet)
     port: int = 0
-    held: dict[str, asyncio.Event] = field(default_factory=dict)
+    held: dict[str, tuple[asyncio.Event, float]] = field(default_factory=dict)  # path: (release, limit_s)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
 
@@ -67,9 +67,9 @@ class Receiver:
     def script(self, path: str, *replies: Reply) -> None:
         self.scripts[path].extend(replies)
 
-    def hold(self, path: str) -> asyncio.Event:
-        """Responses on ``path`` wait until the returned event is set (at most ``HOLD_LIMIT_S``)."""
-        return self.held.setdefault(path, asyncio.Event())
+    def hold(self, path: str, limit_s: float = HOLD_LIMIT_S) -> asyncio.Event:
+        """Responses on ``path`` wait until the returned event is set (at most ``limit_s``)."""
+        return self.held.setdefault(path, (asyncio.Event(), limit_s))[0]
 
     def requests(self, path: str | None = None) -> list[Seen]:
         return [s for s in self.seen if path is None or s.path == path]
@@ -92,10 +92,10 @@ class Receiver:
             self._changed.notify_all()
         script = self.scripts.get(request.path)
         reply = script.pop(0) if script else Reply()
-        release = self.held.get(request.path)
-        if release is not None:  # never hang a test forever: a forgotten release still answers
+        held = self.held.get(request.path)
+        if held is not None:  # never hang a test forever: a forgotten release still answers
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(release.wait(), timeout=HOLD_LIMIT_S)
+                await asyncio.wait_for(held[0].wait(), timeout=held[1])
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)  # a slow webhook (the behaviour under test), not a wait
         transport = request.transport

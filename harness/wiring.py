@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from harness.local_stack import StackOptions
     from harness.provision import Provisioned
 
-CLIENTS_PER_WORKER = 3
+CLIENTS_PER_WORKER = 16
 APPLICATIONS_FIXTURE = "applications.json"  # optional {clientId: applicationId} beside the client configs
 
 
@@ -86,9 +86,8 @@ def router_argv(provisioned: Provisioned, prefix: str, options: StackOptions) ->
 def worker_groups(clients: Sequence[ClientQueues]) -> list[Sequence[ClientQueues]]:
     """Clients split over worker processes, at most ``CLIENTS_PER_WORKER`` each.
 
-    One ``callbacks worker`` runs its SQS calls on asyncio's default thread pool (``min(32, cpus + 4)``
-    threads: 6 here); with more consumers than that, long polls hold every thread and config lookups and
-    settles wait up to a poll's length. Small groups keep the local stack's timings honest on small machines.
+    One ``callbacks worker`` serves many clients (long polls run on their own threads and the worker sizes
+    its pools for its consumers), so the fixtures need one process; larger sets are split to spread load.
     """
     return [clients[i : i + CLIENTS_PER_WORKER] for i in range(0, len(clients), CLIENTS_PER_WORKER)]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,44 +19,13 @@ from delivery.errors import ConfigError, ConfigIssue
 
 PIN = "KL/yFsVH+gnkkzdQ+DSlV8xMQOMehksgT6aOqQviOu8="
 TARGET_ID = "7d3c1f0e-2b1a-4c55-9d0e-1a2b3c4d5e6f"
+REFERENCE_CONFIG = Path(__file__).parents[2] / "fixtures" / "reference" / "spec-a4-acme-health.json"
 
 
 def reference_doc() -> dict[str, Any]:
-    """SPEC A.4, verbatim."""
-    return {
-        "clientId": "acme-health",
-        "subscriptions": [
-            {
-                "subscriptionId": "sub-msg-001",
-                "subscriptionType": "MessageStatus",
-                "messageStatuses": ["DELIVERED", "FAILED"],
-                "targetIds": [TARGET_ID],
-            },
-            {
-                "subscriptionId": "sub-ch-001",
-                "subscriptionType": "ChannelStatus",
-                "channelType": "SMS",
-                "channelStatuses": ["DELIVERED"],
-                "supplierStatuses": ["delivered", "read"],
-                "targetIds": [TARGET_ID],
-            },
-        ],
-        "targets": [
-            {
-                "targetId": TARGET_ID,
-                "type": "API",
-                "invocationEndpoint": "https://webhooks.acme.example/notify",
-                "invocationMethod": "POST",
-                "invocationRateLimit": 20,
-                "apiKey": {"headerName": "x-api-key", "headerValue": "acme-secret-123"},
-                "delivery": {
-                    "maxRetryDurationSeconds": 3600,
-                    "circuitBreaker": {"enabled": True},
-                    "mtls": {"enabled": True, "certPinning": {"enabled": True, "spkiHash": PIN}},
-                },
-            }
-        ],
-    }
+    """SPEC A.4, verbatim (a fresh copy each call)."""
+    doc: dict[str, Any] = json.loads(REFERENCE_CONFIG.read_text())
+    return doc
 
 
 def issues_of(doc: object, *, strict: bool = False) -> set[tuple[tuple[str | int, ...], str]]:

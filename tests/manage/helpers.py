@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,41 +15,9 @@ from delivery.config_store import ConfigStore
 
 TARGET_ID = "7d3c1f0e-2b1a-4c55-9d0e-1a2b3c4d5e6f"
 SAMPLE_PIN = "KL/yFsVH+gnkkzdQ+DSlV8xMQOMehksgT6aOqQviOu8="
+REFERENCE_CONFIG = Path(__file__).parents[2] / "fixtures" / "reference" / "spec-a4-acme-health.json"
 
-SAMPLE: dict[str, Any] = {
-    "clientId": "acme-health",
-    "subscriptions": [
-        {
-            "subscriptionId": "sub-msg-001",
-            "subscriptionType": "MessageStatus",
-            "messageStatuses": ["DELIVERED", "FAILED"],
-            "targetIds": [TARGET_ID],
-        },
-        {
-            "subscriptionId": "sub-ch-001",
-            "subscriptionType": "ChannelStatus",
-            "channelType": "SMS",
-            "channelStatuses": ["DELIVERED"],
-            "supplierStatuses": ["delivered", "read"],
-            "targetIds": [TARGET_ID],
-        },
-    ],
-    "targets": [
-        {
-            "targetId": TARGET_ID,
-            "type": "API",
-            "invocationEndpoint": "https://webhooks.acme.example/notify",
-            "invocationMethod": "POST",
-            "invocationRateLimit": 20,
-            "apiKey": {"headerName": "x-api-key", "headerValue": "acme-secret-123"},
-            "delivery": {
-                "maxRetryDurationSeconds": 3600,
-                "circuitBreaker": {"enabled": True},
-                "mtls": {"enabled": True, "certPinning": {"enabled": True, "spkiHash": SAMPLE_PIN}},
-            },
-        }
-    ],
-}
+SAMPLE: dict[str, Any] = json.loads(REFERENCE_CONFIG.read_text())  # SPEC A.4, verbatim
 
 
 def sample_config(client_id: str = "acme-health", **changes: Any) -> dict[str, Any]:

@@ -79,32 +79,44 @@ def _attributes_from_sqs(message_attributes: Mapping[str, Any]) -> tuple[tuple[s
     return tuple(sorted(out))
 
 
-def received_from_sqs(raw: Mapping[str, Any]) -> ReceivedMessage:
-    attrs = raw.get("Attributes", {})
+def _received(
+    message_id: str,
+    receipt_handle: str,
+    body: str,
+    attrs: Mapping[str, Any],
+    message_attrs: Mapping[str, Any],
+) -> ReceivedMessage:
     sent_ms = int(attrs.get("SentTimestamp", 0))
     return ReceivedMessage(
-        message_id=raw["MessageId"],
-        receipt_handle=raw["ReceiptHandle"],
-        body=raw.get("Body", ""),
+        message_id=message_id,
+        receipt_handle=receipt_handle,
+        body=body,
         receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
         first_receive_ms=int(attrs.get("ApproximateFirstReceiveTimestamp", sent_ms)),
         sent_ms=sent_ms,
-        attributes=_attributes_from_sqs(raw.get("MessageAttributes", {})),
+        attributes=_attributes_from_sqs(message_attrs),
+    )
+
+
+def received_from_sqs(raw: Mapping[str, Any]) -> ReceivedMessage:
+    """A message of a ReceiveMessage reply (PascalCase keys) as a ``ReceivedMessage``."""
+    return _received(
+        raw["MessageId"],
+        raw["ReceiptHandle"],
+        raw.get("Body", ""),
+        raw.get("Attributes", {}),
+        raw.get("MessageAttributes", {}),
     )
 
 
 def received_from_lambda_record(record: Mapping[str, Any]) -> ReceivedMessage:
     """An SQS record of a Lambda event (camelCase keys) as a ``ReceivedMessage``."""
-    attrs = record.get("attributes", {})
-    sent_ms = int(attrs.get("SentTimestamp", 0))
-    return ReceivedMessage(
-        message_id=record["messageId"],
-        receipt_handle=record["receiptHandle"],
-        body=record.get("body", ""),
-        receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
-        first_receive_ms=int(attrs.get("ApproximateFirstReceiveTimestamp", sent_ms)),
-        sent_ms=sent_ms,
-        attributes=_attributes_from_sqs(record.get("messageAttributes", {})),
+    return _received(
+        record["messageId"],
+        record["receiptHandle"],
+        record.get("body", ""),
+        record.get("attributes", {}),
+        record.get("messageAttributes", {}),
     )
 
 

@@ -2,7 +2,10 @@
 
 The transport never raises for network problems (it returns a ``TransportFailure``); anything else that goes
 wrong here (TLS material from S3/Secrets Manager, a missing signing secret, a bug) is an infrastructure
-error: the record is requeued with jittered backoff, never dead-lettered (P9).
+error: the record is requeued with jittered backoff, never dead-lettered (P9). A record that waited
+TARGET_QUEUE_WAIT_MS for its target's in-flight slot without getting one is deferred (``TARGET_BUSY``,
+``busy_deferred``): it never reached the wire, so it uses no attempt and is no breaker failure (the gate token
+its admission took stays spent: the gate errs towards sending less, never more).
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from delivery.models import HttpResult, OutgoingRequest, TransportFailure
 from delivery.signing import signed_headers
 from delivery.stages import Decided, Routed, Signed
 from delivery.tls_material import TlsMaterialError
-from delivery.verdicts import INTERNAL_ERROR, SIGNING_ERROR, TLS_MATERIAL_ERROR, infrastructure_retry
+from delivery.verdicts import (
+    INTERNAL_ERROR,
+    SIGNING_ERROR,
+    TLS_MATERIAL_ERROR,
+    infrastructure_retry,
+    target_busy,
+)
 
 _log = logging.getLogger(__name__)
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
@@ -50,8 +59,26 @@ class AttemptContext:
     target_limits: TargetLimits | None = None  # TARGET_CONCURRENCY_LIMIT: what one target may hold of it
 
 
+class TargetBusy(Exception):
+    """The target's in-flight slot did not come within the wait bound."""
+
+
 def _no_op() -> None:
     return None
+
+
+def busy_deferred(routed: Routed, ctx: AttemptContext) -> Decided:
+    """DEFER ``routed``: its target is overloaded (``TARGET_BUSY``; no attempt used)."""
+    limits = ctx.target_limits
+    wait_bound_s = limits.queue_wait_s if limits is not None else 0.0
+    outcome = target_busy(
+        first_receive_ms=routed.message.first_receive_ms,
+        now_ms=ctx.clock_ms(),
+        max_retry_s=routed.target.delivery.max_retry_duration_seconds,
+        wait_bound_ms=wait_bound_s * 1000,
+        rand=ctx.rand(),
+    )
+    return Decided(routed.message, outcome, routed.target_id, routed.envelope.correlation_id)
 
 
 def sign(routed: Routed, application_id: str, *, now_ms: int, request_timeout_s: float) -> Signed:
@@ -89,13 +116,20 @@ async def _send(
             sqsMessageId=message.message_id,
             receiveCount=message.receive_count,
         )
-    if ctx.target_limits is None:
+    limits = ctx.target_limits
+    if limits is None:
         async with ctx.in_flight:
             on_started()
             return await ctx.transport.send(signed.request)
-    async with ctx.target_limits.for_target(ctx.client_id, signed.routed.target_id), ctx.in_flight:
-        on_started()
-        return await ctx.transport.send(signed.request)
+    target = limits.for_target(ctx.client_id, signed.routed.target_id)
+    if not await target.acquire_within(limits.wait_bound_s):
+        raise TargetBusy
+    try:
+        async with ctx.in_flight:
+            on_started()
+            return await ctx.transport.send(signed.request)
+    finally:
+        target.release()
 
 
 def _decided(routed: Routed, result: HttpResult | TransportFailure, ctx: AttemptContext) -> Decided:
@@ -135,6 +169,8 @@ async def attempt(
     try:
         signed = sign(routed, application_id, now_ms=ctx.clock_ms(), request_timeout_s=ctx.request_timeout_s)
         result = await _send(signed, ctx, started)
+    except TargetBusy:
+        return busy_deferred(routed, ctx)
     except SigningError as exc:
         return _infrastructure(routed, SIGNING_ERROR, exc, ctx)
     except TlsMaterialError as exc:

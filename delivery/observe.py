@@ -18,7 +18,7 @@ from delivery.logs import log
 from delivery.metrics import BatchMetrics
 from delivery.models import BreakerState, Disposition, ReceivedMessage, RecordResult, ResultKind
 from delivery.stages import Decided
-from delivery.verdicts import is_infrastructure_error
+from delivery.verdicts import TARGET_BUSY, is_infrastructure_error
 
 _log = logging.getLogger(__name__)
 KIND_METRICS = {
@@ -27,7 +27,9 @@ KIND_METRICS = {
     ResultKind.RATE_LIMITED: m.DELIVERY_SERVER_RATE_LIMITED,
     ResultKind.TRANSIENT: m.DELIVERY_FAILURE,
 }
-DENIAL_METRICS = {"circuit_open": m.DELIVERY_CIRCUIT_BLOCKED}
+DELIVERY_TARGET_BUSY = "DeliveryTargetBusy"  # ours: deferred because the target's in-flight cap was full
+DENIAL_METRICS = {"circuit_open": m.DELIVERY_CIRCUIT_BLOCKED, TARGET_BUSY: DELIVERY_TARGET_BUSY}
+DENIAL_MESSAGES = {TARGET_BUSY: "Target busy — deferred"}
 
 
 def observe_received(client_id: str, messages: Sequence[ReceivedMessage]) -> None:
@@ -154,7 +156,7 @@ def _observe_denials(client_id: str, decided: Sequence[Decided], metrics: BatchM
         log(
             _log,
             "warn",
-            "Admission denied",
+            DENIAL_MESSAGES.get(reason, "Admission denied"),
             clientId=client_id,
             targetId=target_id,
             reason=reason,

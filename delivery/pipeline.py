@@ -2,13 +2,18 @@
 
     decode + route + retry-window check (every record, before admission)   routing.route
     group by target (arrival order)                                        routing.group_by_target
-    per target, concurrently: gate.admit -> sign -> send -> classify -> decide -> gate.record
+    per target, concurrently: busy check -> gate.admit -> sign -> send -> classify -> decide -> gate.record
     DLQ attributes on every dead letter (P10), metrics + logs              dead_letter, observe
 
 ``process`` never raises for a record: every failure becomes a value (P9). Settling the outcomes against
 the queue is the caller's job (``delivery.settle``), so the worker, the Lambda handler and burst mode share
 this code unchanged. A caller that passes a ``Progress`` hears of each target group as soon as it is decided
 (and of the moment no record is waiting to start), so one slow target never delays another's acks.
+
+An overloaded target (``TargetLimits.busy``: its capped slots cannot start a newcomer within
+TARGET_QUEUE_WAIT_MS) has its records deferred (``TARGET_BUSY``) before admission, so they spend no gate
+token and hold no batch slot; a record admitted earlier that then waits past the bound is deferred by
+``attempt``. Either way the batch's receive slot is not held by records that cannot start.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from delivery.admission import admit, record
-from delivery.attempt import AttemptContext, attempt
+from delivery.attempt import AttemptContext, attempt, busy_deferred
 from delivery.client_config import ClientConfig
 from delivery.dead_letter import with_dead_letter_attributes
 from delivery.errors import ConfigError, ConfigUnavailable
@@ -100,8 +105,12 @@ class Pipeline:
         if isinstance(app_id, ConfigError):
             starts.done(len(batch.records))
             return self._reported(self._requeue(batch.records, app_id), progress)
-        params = TargetGateParams.for_target(batch.target, self.deps.gate_settings)
         ctx = self.deps.attempts
+        limits = ctx.target_limits
+        if limits is not None and limits.busy(self.client_id, batch.target.target_id):
+            starts.done(len(batch.records))
+            return self._reported(self._attributed([busy_deferred(r, ctx) for r in batch.records]), progress)
+        params = TargetGateParams.for_target(batch.target, self.deps.gate_settings)
         admitted, deferred = await admit(self.deps.gate, params, batch, now_ms=ctx.clock_ms(), rand=ctx.rand)
         starts.done(len(deferred))
         results = list(await asyncio.gather(*(attempt(r, app_id, ctx, starts.one) for r in admitted)))

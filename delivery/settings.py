@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from delivery.errors import ConfigError
-from delivery.limiter import default_target_share
+from delivery.limiter import DEFAULT_TARGET_QUEUE_WAIT_S, default_target_share
 
 DEFAULT_CONFIG_PREFIX = "client_subscriptions/"
 DEFAULT_REGION = "eu-west-2"
@@ -62,6 +62,7 @@ class Settings:
     dlq_url: str | None = None
     concurrency_limit: int = 10
     target_concurrency_limit: int | None = None  # per target; None: default_target_share(concurrency_limit)
+    target_queue_wait_ms: int = int(DEFAULT_TARGET_QUEUE_WAIT_S * 1000)  # then a waiting record is deferred
     request_timeout_ms: int = 30_000
     config_bucket: str | None = None
     config_prefix: str = DEFAULT_CONFIG_PREFIX
@@ -88,6 +89,9 @@ class Settings:
             dlq_url=reader.text("DLQ_URL"),
             concurrency_limit=reader.number("CONCURRENCY_LIMIT", int, 10, minimum=1),
             target_concurrency_limit=reader.number("TARGET_CONCURRENCY_LIMIT", int, None, minimum=1),
+            target_queue_wait_ms=reader.number(
+                "TARGET_QUEUE_WAIT_MS", int, int(DEFAULT_TARGET_QUEUE_WAIT_S * 1000), minimum=1
+            ),
             request_timeout_ms=reader.number("REQUEST_TIMEOUT_MS", int, 30_000, minimum=1),
             config_bucket=reader.text("CLIENT_SUBSCRIPTION_CONFIG_BUCKET"),
             config_prefix=reader.text("CLIENT_SUBSCRIPTION_CONFIG_PREFIX") or DEFAULT_CONFIG_PREFIX,
@@ -117,6 +121,12 @@ class Settings:
         if self.target_concurrency_limit is None:
             return default_target_share(self.concurrency_limit)
         return min(self.target_concurrency_limit, self.concurrency_limit)
+
+    @property
+    def target_queue_wait_s(self) -> float:
+        """How long a record may wait for its target's in-flight slot (once caps apply) before it is
+        deferred as ``TARGET_BUSY``; an overloaded target's newcomers are deferred before admission."""
+        return self.target_queue_wait_ms / 1000
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given fields replaced (``None`` values are ignored: "flag not given")."""

@@ -7,8 +7,10 @@ keeps a deque of waiting futures; a cancelled waiter hands its slot on.
 ``TargetLimits`` adds the per-target cap (TARGET_CONCURRENCY_LIMIT): a delivery first takes a slot of its
 target, then one of the shared pool, so a target never queues more than its cap on the shared pool. Once caps
 apply, a delivery waits at most TARGET_QUEUE_WAIT_MS for its target's slot (``acquire_within``), and a target
-whose slots are all held while a cap's worth already waits, or one of its waiters recently gave up, is
-``busy``: the pipeline defers its records before admission instead of holding them in memory.
+whose slots are all held while one of its waiters gave up within that bound is ``busy``: the pipeline defers
+its records before admission instead of holding them in memory. (The signal is time-based on purpose: a
+queue as long as the cap clears in milliseconds at a fast target, so a waiter count alone would defer the
+bursts of healthy targets.)
 """
 
 from __future__ import annotations
@@ -64,12 +66,10 @@ class Limiter:
                 timer.cancel()
 
     def busy(self, within_s: float) -> bool:
-        """Every slot is held and either a full limit's worth already waits or a waiter gave up unserved
-        within the last ``within_s`` seconds: a newcomer would not start within the bound."""
+        """Every slot is held and a waiter gave up unserved within the last ``within_s`` seconds: a newcomer
+        would not start within the bound either."""
         if self._free > 0:
             return False
-        if self._waiting >= self.limit:
-            return True
         return asyncio.get_running_loop().time() - self._gave_up_at_s < within_s
 
     def _expire(self, waiter: asyncio.Future[bool]) -> None:

@@ -5,7 +5,9 @@ target groups is settled as soon as it is decided (``GroupSettler``: a slow targ
 target's acks). At most ``max_batches_in_flight`` batches per consumer have records waiting to start, and a
 loop receives only when a slot is free (so nothing sits received-but-waiting while its visibility timeout
 runs); a batch frees its slot once every record is decided or on the wire (bounded by CONCURRENCY_LIMIT), so
-a slow target's outstanding requests do not stop the next receives. While receives come back
+a slow target's outstanding requests do not stop the next receives; records of an overloaded target that
+cannot get its in-flight slot within TARGET_QUEUE_WAIT_MS are deferred (``TARGET_BUSY``) rather than held,
+so they cannot stall the receives either. While receives come back
 full, a loop takes up to ``max_batch`` messages at once, so one gate admission per target covers several SQS
 batches (keep ``max_batch`` small enough to finish well within the queue's visibility timeout). Settle
 writes are shielded from cancellation.

@@ -132,5 +132,7 @@ def open_resources(
         app_map=CachedAppMap(app_map_store_for(settings), ttl_s=settings.app_map_cache_ttl_ms / 1000),
         metrics_sink=sink,
         in_flight=Limiter(settings.concurrency_limit),
-        target_limits=TargetLimits(settings.per_target_limit, settings.concurrency_limit),
+        target_limits=TargetLimits(
+            settings.per_target_limit, settings.concurrency_limit, queue_wait_s=settings.target_queue_wait_s
+        ),
     )

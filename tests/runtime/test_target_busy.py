@@ -135,3 +135,12 @@ def test_target_queue_wait_is_a_setting() -> None:
     assert Settings.from_env({"TARGET_QUEUE_WAIT_MS": "250"}).target_queue_wait_s == 0.25
     with pytest.raises(SettingsError, match="TARGET_QUEUE_WAIT_MS"):
         Settings.from_env({"TARGET_QUEUE_WAIT_MS": "0"})
+
+
+async def test_target_queue_wait_reaches_the_worker_resources(stack: Stack) -> None:
+    resources = stack.resources(TARGET_QUEUE_WAIT_MS="250")
+    try:
+        assert resources.target_limits is not None
+        assert resources.target_limits.queue_wait_s == 0.25
+    finally:
+        await resources.close()

@@ -71,16 +71,26 @@ class Resources:
     configs: CachedConfigs
     app_map: CachedAppMap
     metrics_sink: MetricsSink | None
-    in_flight: Limiter
+    in_flight: Limiter  # the first client's CONCURRENCY_LIMIT pool; every further client gets its own
     target_limits: TargetLimits | None = None
     clock_ms: Callable[[], int] = _wall_ms
     rand: Callable[[], float] = field(default=random.random)
+    _client_pools: dict[str, Limiter] = field(default_factory=dict, repr=False)
+
+    def in_flight_for(self, client_id: str) -> Limiter:
+        """CONCURRENCY_LIMIT applies per client, as it did per client Lambda in the reference: one process
+        serving several clients never lets a slow client use up another client's deliveries in flight."""
+        pool = self._client_pools.get(client_id)
+        if pool is None:
+            pool = self.in_flight if not self._client_pools else Limiter(self.in_flight.limit)
+            self._client_pools[client_id] = pool
+        return pool
 
     def pipeline_for(self, client_id: str) -> Pipeline:
         attempts = AttemptContext(
             client_id=client_id,
             transport=self.transport,
-            in_flight=self.in_flight,
+            in_flight=self.in_flight_for(client_id),
             target_limits=self.target_limits,
             request_timeout_s=self.settings.request_timeout_ms / 1000,
             clock_ms=self.clock_ms,

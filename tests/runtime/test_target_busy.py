@@ -144,3 +144,16 @@ async def test_target_queue_wait_reaches_the_worker_resources(stack: Stack) -> N
         assert resources.target_limits.queue_wait_s == 0.25
     finally:
         await resources.close()
+
+
+async def test_concurrency_limit_is_per_client(stack: Stack) -> None:
+    """CONCURRENCY_LIMIT is per client (per client Lambda in the reference): clients served by one process
+    never share one pool of deliveries in flight."""
+    resources = stack.resources(CONCURRENCY_LIMIT="3")
+    try:
+        first, second = resources.in_flight_for("client-a"), resources.in_flight_for("client-b")
+        assert first is resources.in_flight_for("client-a")
+        assert first is not second
+        assert first.limit == second.limit == 3
+    finally:
+        await resources.close()

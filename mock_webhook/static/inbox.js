@@ -33,7 +33,8 @@ function renderRecord(rec) {
   const status = rec.response.status === null ? "reset" : String(rec.response.status);
   const [tlsText, tlsCls] = tlsVerdict(rec.tls);
   const [keyText, keyCls] = verdict(rec.apiKeyValid, "valid", "invalid");
-  const [sigText, sigCls] = verdict(rec.signature.valid, "valid", "invalid");
+  const sigMissing = rec.signature.valid === false && /^missing /.test(rec.signature.detail || "");
+  const [sigText, sigCls] = verdict(rec.signature.valid, "valid", sigMissing ? "missing" : "invalid");
   cell(row, String(rec.seq));
   cell(row, new Date(rec.receivedAtMs).toISOString().replace("T", " ").replace("Z", ""));
   cell(row, rec.path);

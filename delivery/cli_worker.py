@@ -2,6 +2,7 @@
 
     callbacks worker --client acme [--client beta] [--queue-prefix callbacks-local] [--burst]
     callbacks worker --client acme --queue-url URL --dlq-url URL --config-dir fixtures/clients ...
+    callbacks worker --client acme --metrics-port 9100 [--metrics-host 127.0.0.1]   (Prometheus /metrics)
     callbacks redrive --client acme [--target T] [--error-code C] [--limit N] [--dry-run]
 
 Flags override the environment variables of ``Settings.from_env`` (which are read here, at the edge). Queue
@@ -68,6 +69,14 @@ def register(subparsers: Any) -> None:
     worker.add_argument("--wait-s", type=_bounded(0, 20), help="long-poll wait in seconds (0-20, default 20)")
     worker.add_argument("--drain-s", type=float, help="graceful-shutdown wait for in-flight batches")
     worker.add_argument("--burst", action="store_true", help="drain the queues and exit")
+    worker.add_argument(
+        "--metrics-port",
+        type=_bounded(0, 65535),
+        help="serve Prometheus GET /metrics and /health on this port (default off; 0 picks a free port)",
+    )
+    worker.add_argument(
+        "--metrics-host", default="127.0.0.1", help="metrics bind address (default 127.0.0.1)"
+    )
     worker.set_defaults(handler=run_worker)
 
     redrive = subparsers.add_parser("redrive", help="move DLQ messages back to the delivery queue")

@@ -94,3 +94,24 @@ class BatchMetrics:
         properties = {"targetId": target_id} if target_id else None
         # EMF accepts an array of values for one metric (e.g. every duration of the batch).
         sink.emit(cast(Mapping[str, float], values), dimensions=dimensions, properties=properties)
+
+
+@dataclass(frozen=True)
+class FanOutSink:
+    """Sends every emit to each sink in turn (EMF lines plus e.g. Prometheus); a failing sink is logged and
+    never stops the others, nor delivery."""
+
+    sinks: tuple[MetricsSink, ...]
+
+    def emit(
+        self,
+        metrics: Mapping[str, float],
+        *,
+        dimensions: Mapping[str, str] | None = None,
+        properties: Mapping[str, Any] | None = None,
+    ) -> None:
+        for sink in self.sinks:
+            try:
+                sink.emit(metrics, dimensions=dimensions, properties=properties)
+            except Exception:  # never let metrics break delivery
+                log(_log, "error", "Metrics sink failed", sink=type(sink).__name__)

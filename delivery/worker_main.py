@@ -11,17 +11,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from delivery import logs
 from delivery.cli_worker import queue_names
 from delivery.redrive import RedriveFilter, redrive
 from delivery.settings import RedisSettings, Settings, SettingsError
 from delivery.sqs import SqsQueue
+
+if TYPE_CHECKING:
+    from delivery.metrics import MetricsSink
+    from delivery.prometheus import MetricsServer, PrometheusSink
+
+_log = logging.getLogger(__name__)
 
 
 def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
@@ -126,8 +133,12 @@ async def _serve(
     threads = threads_for(len(client_ids), args.batches_in_flight)
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(threads, thread_name_prefix="worker"))
     sqs_client = boto3.client("sqs", config=botocore.config.Config(max_pool_connections=threads))
-    resources = open_resources(settings, environ)
+    sink, prometheus = _metrics_sinks(args, settings)
+    resources = open_resources(settings, environ, metrics_sink=sink)
+    metrics_server = None
     try:
+        if prometheus is not None:  # before the poll loops start
+            metrics_server = await _start_metrics_server(args, prometheus)
         queues = await asyncio.to_thread(resolve_queues, args, client_ids, sqs_client)
         consumers = [
             resources.consumer_for(cid, SqsQueue(q, sqs_client), SqsQueue(d, sqs_client))
@@ -151,9 +162,35 @@ async def _serve(
     finally:
         await resources.close()
         sqs_client.close()
+        if metrics_server is not None:
+            await metrics_server.stop()
     summary = {"batches": stats.batches, "received": stats.received, "outcomes": dict(stats.outcomes)}
     print(json.dumps(summary), flush=True)
     return 0
+
+
+def _metrics_sinks(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[MetricsSink | None, PrometheusSink | None]:
+    """With ``--metrics-port``: EMF lines as before, fanned out to a Prometheus sink too."""
+    if getattr(args, "metrics_port", None) is None:
+        return None, None
+    from delivery.emf import EmfEmitter
+    from delivery.metrics import FanOutSink
+    from delivery.prometheus import PrometheusSink
+
+    prometheus = PrometheusSink()
+    emf = EmfEmitter(settings.metrics_namespace, {"Environment": settings.environment})
+    return FanOutSink((emf, prometheus)), prometheus
+
+
+async def _start_metrics_server(args: argparse.Namespace, prometheus: PrometheusSink) -> MetricsServer:
+    from delivery.prometheus import MetricsServer
+
+    server = await MetricsServer(prometheus, args.metrics_host, args.metrics_port).start()
+    url = f"http://{args.metrics_host}:{server.port}/metrics"
+    logs.log(_log, "info", "Metrics endpoint listening", url=url)
+    return server
 
 
 def redrive_main(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

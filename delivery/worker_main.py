@@ -101,7 +101,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if problems:
         return _fail(problems)
     logs.configure(settings.log_level)
-    return _run_async(lambda: _serve(args, settings, environ, client_ids))
+    try:
+        return _run_async(lambda: _serve(args, settings, environ, client_ids))
+    except SettingsError as exc:  # found while starting: queue flags that do not fit, a busy metrics port
+        return _fail(list(exc.problems))
 
 
 def _module_setting_problems(environ: Mapping[str, str]) -> list[str]:
@@ -187,7 +190,11 @@ def _metrics_sinks(
 async def _start_metrics_server(args: argparse.Namespace, prometheus: PrometheusSink) -> MetricsServer:
     from delivery.prometheus import MetricsServer
 
-    server = await MetricsServer(prometheus, args.metrics_host, args.metrics_port).start()
+    try:
+        server = await MetricsServer(prometheus, args.metrics_host, args.metrics_port).start()
+    except OSError as exc:
+        where = f"{args.metrics_host}:{args.metrics_port}"
+        raise SettingsError([f"--metrics-port: cannot listen on {where}: {exc.strerror or exc}"]) from None
     url = f"http://{args.metrics_host}:{server.port}/metrics"
     logs.log(_log, "info", "Metrics endpoint listening", url=url)
     return server

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -189,3 +190,17 @@ async def test_cli_worker_with_metrics_port_still_writes_emf_lines(
     assert sum(doc.get("DeliverySuccess", 0) for doc in emf) == 1
     assert "Metrics endpoint listening" in err
     assert [s.message_id for s in stack.receiver.requests(f"/{target}")] == ["m-cli"]
+
+
+def test_cli_worker_reports_a_busy_metrics_port(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in stack.env.items():
+        monkeypatch.setenv(key, value)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        argv = ["worker", "--client", stack.client_id, "--queue-prefix", "callbacks-test", "--burst"]
+        assert main([*argv, "--metrics-port", str(port)]) == 2
+    assert f"--metrics-port: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

@@ -20,12 +20,12 @@ from typing import Protocol
 from delivery.backoff import decide
 from delivery.classify import classify
 from delivery.errors import SigningError
-from delivery.limiter import Limiter, Once, TargetLimits
-from delivery.logs import log
+from delivery.gate.limiter import Limiter, Once, TargetLimits
 from delivery.models import HttpResult, OutgoingRequest, TransportFailure
+from delivery.observe.logs import log
 from delivery.signing import signed_headers
 from delivery.stages import Decided, Routed, Signed
-from delivery.tls_material import TlsMaterialError
+from delivery.transport.material import TlsMaterialError
 from delivery.verdicts import (
     INTERNAL_ERROR,
     SIGNING_ERROR,

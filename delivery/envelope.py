@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from delivery.config.json_types import json_type_name
 from delivery.errors import PoisonMessage
-from delivery.json_types import json_type_name
 
 
 @dataclass(frozen=True, slots=True)

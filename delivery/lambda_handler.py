@@ -20,16 +20,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from delivery import logs
 from delivery.dead_letter import with_dead_letter_attributes
-from delivery.logs import log
 from delivery.models import Disposition, Outcome, ReceivedMessage
-from delivery.runtime import Resources, open_resources
-from delivery.settings import Settings, SettingsError
-from delivery.settle import settle
-from delivery.sqs import SqsQueue, received_from_lambda_record
+from delivery.observe import logs
+from delivery.observe.logs import log
+from delivery.runtime.resources import Resources, open_resources
+from delivery.runtime.settings import Settings, SettingsError
+from delivery.runtime.settle import settle
+from delivery.runtime.sqs import SqsQueue, received_from_lambda_record
+from delivery.runtime.worker import BatchProcessor, Consumer, freeze_startup_objects
 from delivery.stages import Decided, Progress
-from delivery.worker import BatchProcessor, Consumer, freeze_startup_objects
 
 _log = logging.getLogger(__name__)
 CLIENT_ID_MISSING = "CLIENT_ID_MISSING"

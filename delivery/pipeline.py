@@ -6,9 +6,9 @@
     DLQ attributes on every dead letter (P10), metrics + logs              dead_letter, observe
 
 ``process`` never raises for a record: every failure becomes a value (P9). Settling the outcomes against
-the queue is the caller's job (``delivery.settle``), so the worker, the Lambda handler and burst mode share
-this code unchanged. A caller that passes a ``Progress`` hears of each target group as soon as it is decided
-(and of the moment no record is waiting to start), so one slow target never delays another's acks.
+the queue is the caller's job (``delivery.runtime.settle``), so the worker, the Lambda handler and burst
+mode share this code unchanged. A caller that passes a ``Progress`` hears of each target group as soon
+as it is decided (and of the moment no record is waiting to start), so one slow target never delays another's acks.
 
 An overloaded target (``TargetLimits.busy``: its capped slots cannot start a newcomer within
 TARGET_QUEUE_WAIT_MS) has its records deferred (``TARGET_BUSY``) before admission, so they spend no gate
@@ -24,16 +24,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from delivery.admission import admit, record
 from delivery.attempt import AttemptContext, attempt, busy_deferred
-from delivery.client_config import ClientConfig
+from delivery.config.client import ClientConfig
+from delivery.config.lookups import AsyncLookup
 from delivery.dead_letter import with_dead_letter_attributes
 from delivery.errors import ConfigError, ConfigUnavailable
-from delivery.gate import Gate, GateSettings, TargetGateParams
-from delivery.lookups import AsyncLookup
-from delivery.metrics import BatchMetrics, MetricsSink
+from delivery.gate.admission import admit, record
+from delivery.gate.scripts import Gate, GateSettings, TargetGateParams
 from delivery.models import Disposition, ReceivedMessage
-from delivery.observe import observe_batch, observe_breaker, observe_received
+from delivery.observe.batch import observe_batch, observe_breaker, observe_received
+from delivery.observe.metrics import BatchMetrics, MetricsSink
 from delivery.routing import group_by_target, route, split
 from delivery.stages import Decided, Progress, Routed, TargetBatch
 from delivery.verdicts import APPLICATION_MAP_UNAVAILABLE, infrastructure_retry

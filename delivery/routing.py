@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from delivery.backoff import decide_expired, window_exhausted
-from delivery.client_config import DEFAULT_MAX_RETRY_DURATION_S, CallbackTarget, ClientConfig
+from delivery.config.client import DEFAULT_MAX_RETRY_DURATION_S, CallbackTarget, ClientConfig
 from delivery.envelope import decode_envelope
 from delivery.errors import ConfigError, PoisonMessage, TargetNotFound
 from delivery.models import ReceivedMessage

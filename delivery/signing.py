@@ -20,7 +20,7 @@ import hmac
 import os
 from collections.abc import Iterable, Mapping
 
-from delivery.client_config import CallbackTarget, SigningSettings
+from delivery.config.client import CallbackTarget, SigningSettings
 from delivery.errors import SigningError
 
 REFERENCE_HEADER = "x-hmac-sha256-signature"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from delivery.client_config import CallbackTarget
+from delivery.config.client import CallbackTarget
 from delivery.envelope import Envelope
 from delivery.models import (
     HttpResult,

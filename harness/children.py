@@ -24,7 +24,7 @@ def console_script(name: str) -> list[str]:
     found = shutil.which(name)
     if found:
         return [found]
-    module = {"callbacks": "delivery.cli", "mock-webhook": "mock_webhook.cli"}[name]
+    module = {"callbacks": "delivery.cli.main", "mock-webhook": "mock_webhook.cli"}[name]
     return [sys.executable, "-m", module]
 
 

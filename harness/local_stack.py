@@ -18,7 +18,6 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,9 +39,8 @@ from harness.provision import (
     rewrite_config,
 )
 from harness.redis_server import RedisServer
+from harness.wiring import FIXTURES_DIR, REPO_ROOT, StackOptions
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FIXTURES_DIR = REPO_ROOT / "fixtures" / "clients"
 REGION = "eu-west-2"
 STARTUP_GRACE_S = 1.5
 
@@ -55,17 +53,6 @@ def _signal_group(proc: ManagedProcess, signum: int) -> None:
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:8]
-
-
-@dataclass(frozen=True, slots=True)
-class StackOptions:
-    state_dir: Path | None = None  # kept after stop when given
-    fixtures_dir: Path = FIXTURES_DIR
-    run_id: str = ""
-    with_router: bool = True
-    with_worker: bool = True
-    startup_timeout_s: float = 60.0
-    receive_wait_s: int = 1
 
 
 class LocalStack:
@@ -247,3 +234,6 @@ class LocalStack:
 
     def __exit__(self, *exc: object | TracebackType) -> None:
         self.stop()
+
+
+__all__ = ["FIXTURES_DIR", "REPO_ROOT", "LocalStack", "StackOptions", "new_run_id"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from delivery.runtime.queue import queue_names
 from harness.children import MockInfo
 from harness.environment import ClientQueues
 from harness.mock_admin import MockAdmin
@@ -33,11 +34,6 @@ WRONG_PIN_HOST = "wrong-pin.mock.invalid"
 DELIVERY_VISIBILITY_S = 15
 MAX_RECEIVE_BACKSTOP = 100
 MAX_QUEUE_NAME = 80
-
-
-def queue_names(prefix: str, client_id: str) -> tuple[str, str]:
-    """(delivery queue, DLQ) names per CONTRACTS.md."""
-    return f"{prefix}-{client_id}-delivery-queue", f"{prefix}-{client_id}-delivery-dlq-queue"
 
 
 def inbound_names(prefix: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +18,26 @@ from harness.environment import ClientQueues
 from harness.processes import ManagedProcess, ProcessStartError
 
 if TYPE_CHECKING:
-    from harness.local_stack import StackOptions
     from harness.provision import Provisioned
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES_DIR = REPO_ROOT / "fixtures" / "clients"
 
 CLIENTS_PER_WORKER = 16
 APPLICATIONS_FIXTURE = "applications.json"  # optional {clientId: applicationId} beside the client configs
+
+
+@dataclass(frozen=True, slots=True)
+class StackOptions:
+    """What ``LocalStack`` starts, and where it keeps its state."""
+
+    state_dir: Path | None = None  # kept after stop when given
+    fixtures_dir: Path = FIXTURES_DIR
+    run_id: str = ""
+    with_router: bool = True
+    with_worker: bool = True
+    startup_timeout_s: float = 60.0
+    receive_wait_s: int = 1
 
 
 def mint_certs(certs_dir: Path) -> None:

@@ -2,7 +2,7 @@
 
 Nothing here is ever committed: ``CertBundle.mint()`` creates fresh material with trustme, ``write()`` puts
 it in a directory (private keys mode 0600) and ``load()`` reads it back. SPKI pins are computed here,
-independently of ``delivery/spki.py``, so a bug there cannot hide on both sides.
+independently of ``delivery/transport/spki.py``, so a bug there cannot hide on both sides.
 """
 
 from __future__ import annotations

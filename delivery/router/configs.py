@@ -1,6 +1,6 @@
 """Client routes from config storage, for the router: one lookup per distinct client of a batch.
 
-``lookup_routes`` maps a ``ConfigLookup`` (``delivery.config_store.CachedConfigs``: S3 or a local directory,
+``lookup_routes`` maps a ``ConfigLookup`` (``delivery.config.store.CachedConfigs``: S3 or a local directory,
 TTL cache) to compiled ``ClientRoutes`` or a ``ConfigProblem``: not found (remembered for
 ``not_found_ttl_s``), invalid (schema, or a ``clientId`` that differs from the name it is stored under,
 T7.7), or unavailable (I/O or anything unexpected: the record is retried).
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from delivery.client_config import ClientConfig
+from delivery.config.client import ClientConfig
 from delivery.errors import ConfigInvalid, ConfigNotFound, ConfigUnavailable, ConfigValidationError
 from delivery.router.matching import ClientRoutes, compile_routes
 from delivery.router.plan import ConfigProblem, ConfigProblemKind, RoutesOrProblem
@@ -26,7 +26,7 @@ DEFAULT_NOT_FOUND_TTL_S = 30.0
 
 
 class ConfigLookup(Protocol):
-    """What the router needs from config storage; ``delivery.config_store.CachedConfigs`` fits."""
+    """What the router needs from config storage; ``delivery.config.store.CachedConfigs`` fits."""
 
     def get(self, client_id: str) -> ClientConfig: ...
 

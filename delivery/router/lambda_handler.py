@@ -5,7 +5,7 @@ the records to retry (config or queue unavailable, a failed send). Invalid event
 DLQ by the router itself (``INBOUND_DLQ_URL``, required) and count as processed, so they are not retried.
 
 Environment (read once per container, dependencies kept across warm starts): see
-``delivery.router.settings`` and ``delivery.config_store`` — the reference's ``MESSAGE_ROOT_URI``,
+``delivery.router.settings`` and ``delivery.config.store`` — the reference's ``MESSAGE_ROOT_URI``,
 ``METRICS_NAMESPACE``, ``ENVIRONMENT``, ``CLIENT_SUBSCRIPTION_CONFIG_BUCKET`` / ``_PREFIX`` /
 ``CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS``, ``LOG_LEVEL``, plus ``INBOUND_DLQ_URL``,
 ``DELIVERY_QUEUE_PREFIX``, ``DELIVERY_QUEUE_URLS``.
@@ -18,13 +18,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from delivery import logs
-from delivery.config_store import CachedConfigs
-from delivery.emf import EmfEmitter
+from delivery.config.store import cached_configs_from_env
+from delivery.observe import logs
+from delivery.observe.emf import EmfEmitter
 from delivery.router.routing import RouterDeps, route_events
 from delivery.router.settings import RouterSettings
-from delivery.settings import SettingsError
-from delivery.sqs import received_from_lambda_record
+from delivery.runtime.settings import SettingsError
+from delivery.runtime.sqs import received_from_lambda_record
 
 _deps: RouterDeps | None = None
 
@@ -34,7 +34,7 @@ def build_deps(environ: Mapping[str, str]) -> RouterDeps:
     if not settings.dlq_url:
         raise SettingsError(["INBOUND_DLQ_URL is required"])
     return RouterDeps.with_sqs(
-        CachedConfigs.from_env(environ),
+        cached_configs_from_env(environ),
         queue_prefix=settings.queue_prefix,
         queue_urls=settings.queue_urls,
         dlq_url=settings.dlq_url,

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from delivery.client_config import ChannelStatusSubscription, ClientConfig, MessageStatusSubscription
+from delivery.config.client import ChannelStatusSubscription, ClientConfig, MessageStatusSubscription
 from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, StatusEvent
 from delivery.router.vocabulary import CallbackType
 

@@ -11,8 +11,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
-from delivery.emf import EmfEmitter
-from delivery.logs import log
+from delivery.observe.emf import EmfEmitter
+from delivery.observe.logs import log
 from delivery.router.plan import Fate, RecordResult, RouteReport
 from delivery.router.vocabulary import ErrorCode, Metric
 

@@ -5,7 +5,8 @@
 
 ``SqsQueueLocator`` resolves ``<prefix>-<clientId>-delivery-queue`` with GetQueueUrl (successes cached for
 the life of the process) unless an explicit ``{clientId: url}`` mapping names the queue. ``SqsSender`` reuses
-``delivery.sqs.SqsQueue`` (which chunks into batches of 10). boto3 errors become ``QueueUnavailable`` here.
+``delivery.runtime.sqs.SqsQueue`` (which chunks into batches of 10). boto3 errors become
+``QueueUnavailable`` here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from delivery.errors import DeliveryError
-from delivery.sqs import OutgoingMessage, SqsQueue
+from delivery.runtime.sqs import OutgoingMessage, SqsQueue
 
 
 class QueueUnavailable(DeliveryError):

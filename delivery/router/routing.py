@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from delivery.emf import EmfEmitter
-from delivery.logs import log
+from delivery.observe.emf import EmfEmitter
+from delivery.observe.logs import log
 from delivery.router.configs import ConfigLookup, RoutesCache, load_routes
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.observe import observe
@@ -39,7 +39,7 @@ from delivery.router.plan import (
 from delivery.router.queues import QueueLocator, QueueSender, SendRequest
 from delivery.router.validation import decode_event
 from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI
-from delivery.sqs import OutgoingMessage
+from delivery.runtime.sqs import OutgoingMessage
 
 logger = logging.getLogger("delivery.router")
 RouterInput = str | bytes | Mapping[str, Any]

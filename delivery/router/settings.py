@@ -4,7 +4,7 @@ Variables: ``MESSAGE_ROOT_URI`` (default ``/v1/message-batches``; absolute URL o
 ``DELIVERY_QUEUE_PREFIX`` (default ``callbacks-local``; queue ``<prefix>-<clientId>-delivery-queue``),
 ``DELIVERY_QUEUE_URLS`` (optional JSON ``{clientId: queueUrl}``, wins over the name), ``INBOUND_DLQ_URL``,
 ``METRICS_NAMESPACE`` (default ``enhanced-callbacks``), ``ENVIRONMENT`` (default ``local``), ``LOG_LEVEL``.
-Client configs use the shared variables of ``delivery.config_store`` (``CLIENT_SUBSCRIPTION_CONFIG_DIR`` or
+Client configs use the shared variables of ``delivery.config.store`` (``CLIENT_SUBSCRIPTION_CONFIG_DIR`` or
 ``CLIENT_SUBSCRIPTION_CONFIG_BUCKET`` + ``_PREFIX``, ``CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS``).
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from delivery.router.payload import normalise_root_uri
 from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI, DEFAULT_QUEUE_PREFIX
-from delivery.settings import SettingsError
+from delivery.runtime.settings import SettingsError
 
 
 def _queue_urls(raw: str | None, problems: list[str]) -> dict[str, str]:

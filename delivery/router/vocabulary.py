@@ -2,7 +2,7 @@
 
 Enum values are the canonical spellings used by client configs (SPEC A.2): message statuses, channel types
 and channel statuses are upper case, supplier statuses lower case. Inbound values are normalised to these
-once, during validation (the sets come from ``delivery.client_config``), so matching compares canonical
+once, during validation (the sets come from ``delivery.config.client``), so matching compares canonical
 values only (SPEC-ROUTER T7.9).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from delivery import client_config
+from delivery.config import client as client_config
 
 
 class EventType(StrEnum):

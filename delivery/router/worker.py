@@ -17,11 +17,11 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from delivery.logs import log
 from delivery.models import ReceivedMessage
-from delivery.queue import Queue
+from delivery.observe.logs import log
 from delivery.router.plan import Fate, RouteReport
 from delivery.router.routing import RouterDeps, route_events
+from delivery.runtime.queue import Queue
 
 logger = logging.getLogger("delivery.router")
 RETRY_BASE_S = 10

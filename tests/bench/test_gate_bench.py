@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import redis.asyncio
 
-from delivery.gate import Gate, GateSettings, TargetGateParams
+from delivery.gate.scripts import Gate, GateSettings, TargetGateParams
 from harness.redis_server import RedisServer
 
 ROUNDS = 5

@@ -33,14 +33,14 @@ import pytest
 import uvloop
 
 from delivery.attempt import Transport
-from delivery.emf import EmfEmitter
-from delivery.memory_queue import InMemoryQueue
 from delivery.models import HttpResult, OutgoingRequest, TransportFailure
-from delivery.queue import OutgoingMessage, Queue
-from delivery.runtime import Resources, open_resources
-from delivery.settings import Settings
-from delivery.sqs import SqsQueue
-from delivery.worker import Worker, freeze_startup_objects
+from delivery.observe.emf import EmfEmitter
+from delivery.runtime.memory_queue import InMemoryQueue
+from delivery.runtime.queue import OutgoingMessage, Queue
+from delivery.runtime.resources import Resources, open_resources
+from delivery.runtime.settings import Settings
+from delivery.runtime.sqs import SqsQueue
+from delivery.runtime.worker import Worker, freeze_startup_objects
 from harness.moto_server import MotoServer
 from harness.redis_server import RedisServer
 from tests.bench.transport_baseline import API_KEY, APPLICATION_ID, BenchPeer, bare_keepalive_rps, bench_peer

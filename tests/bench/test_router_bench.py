@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from delivery.emf import EmfEmitter
-from delivery.router import RouterDeps, route_events
+from delivery.observe.emf import EmfEmitter
 from delivery.router.plan import Fate
+from delivery.router.routing import RouterDeps, route_events
 from tests.router.builders import DictConfigs, channel_event, channel_sub, config, message_event, message_sub
 
 CLIENTS = 50

@@ -16,8 +16,9 @@ import pytest
 import uvloop
 
 from delivery.models import HttpResult, OutgoingRequest
-from delivery.tls_material import TlsProvider, TlsSettings
-from delivery.transport import HttpsTransport
+from delivery.transport.https import HttpsTransport
+from delivery.transport.material import TlsSettings
+from delivery.transport.provider import TlsProvider
 from tests.bench.transport_baseline import (
     BenchPeer,
     LoopResult,

@@ -26,7 +26,7 @@ import aiohttp
 import trustme
 
 from delivery.signing import reference_signature
-from delivery.spki import spki_pin_of_pem
+from delivery.transport.spki import spki_pin_of_pem
 from harness.processes import ManagedProcess
 
 SERVER_SCRIPT = Path(__file__).with_name("transport_bench_server.py")

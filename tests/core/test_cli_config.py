@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from delivery.cli import main
-from delivery.client_config import parse_client_config
+from delivery.cli.main import main
+from delivery.config.client import parse_client_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = sorted((ROOT / "fixtures" / "clients").glob("*.json"))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from delivery.client_config import (
+from delivery.config.client import (
     CallbackTarget,
     ClientConfig,
     ConfigValidationError,

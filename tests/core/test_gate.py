@@ -12,7 +12,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.crc import key_slot
 
-from delivery.gate import ADMIT_SCRIPT, RECORD_SCRIPT, Gate, GateSettings, TargetGateParams
+from delivery.gate.scripts import ADMIT_SCRIPT, RECORD_SCRIPT, Gate, GateSettings, TargetGateParams
 from delivery.models import AdmitDecision, BreakerState, RecordResult
 
 T0 = 1_767_225_600_000  # fixed epoch ms

@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from delivery.client_config import CallbackTarget
+from delivery.config.client import CallbackTarget
 from delivery.errors import ConfigError
-from delivery.gate import GateSettings, TargetGateParams
-from delivery.gate_reply import GateReplyError, parse_admit_reply, parse_record_reply
+from delivery.gate.reply import GateReplyError, parse_admit_reply, parse_record_reply
+from delivery.gate.scripts import GateSettings, TargetGateParams
 from delivery.models import AdmitDecision, BreakerState, RecordResult
 
 

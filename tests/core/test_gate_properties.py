@@ -8,7 +8,7 @@ import redis.asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from delivery.gate import Gate, GateSettings, TargetGateParams
+from delivery.gate.scripts import Gate, GateSettings, TargetGateParams
 
 T0 = 1_767_225_600_000
 STEPS = st.lists(st.tuples(st.integers(0, 5000), st.integers(1, 30)), min_size=1, max_size=12)

@@ -14,7 +14,7 @@ import math
 import pytest
 import redis.asyncio
 
-from delivery.gate import Gate, GateSettings, TargetGateParams
+from delivery.gate.scripts import Gate, GateSettings, TargetGateParams
 from delivery.models import BreakerState, RecordResult
 
 T0 = 1_767_225_600_000  # fixed epoch ms

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import standardwebhooks
 
-from delivery.client_config import CallbackTarget
+from delivery.config.client import CallbackTarget
 from delivery.errors import SigningError
 from delivery.signing import (
     REFERENCE_HEADER,

@@ -56,7 +56,7 @@ def test_stack_provisions_configs_pins_credentials_and_stops_cleanly(tmp_path: P
 
 def test_local_up_prints_urls_and_stops_on_sigterm(tmp_path: Path) -> None:
     state = tmp_path / "up"
-    argv = [sys.executable, "-m", "delivery.cli", "local", "up", "--state-dir", str(state)]
+    argv = [sys.executable, "-m", "delivery.cli.main", "local", "up", "--state-dir", str(state)]
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         try:
             lines = []

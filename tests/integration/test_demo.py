@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.integration]
 def test_demo_runs_every_scenario_and_summarises(callbacks_options) -> None:
     if not callbacks_options.is_local:
         pytest.skip("the demo runs its own local stack")
-    argv = [sys.executable, "-m", "delivery.cli", "demo"]
+    argv = [sys.executable, "-m", "delivery.cli.main", "demo"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=110, check=False)
     out = done.stdout
     assert done.returncode == 0, out + done.stderr

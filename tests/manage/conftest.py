@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from delivery.config_store import LocalDirStore, S3ConfigStore
+from delivery.config.store import LocalDirStore, S3ConfigStore
 from tests.manage.helpers import Cli
 
 

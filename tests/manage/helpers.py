@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from delivery.cli import main
-from delivery.config_store import ConfigStore
+from delivery.cli.main import main
+from delivery.config.store import ConfigStore
 
 TARGET_ID = "7d3c1f0e-2b1a-4c55-9d0e-1a2b3c4d5e6f"
 SAMPLE_PIN = "KL/yFsVH+gnkkzdQ+DSlV8xMQOMehksgT6aOqQviOu8="

@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from delivery.cli import main
+from delivery.cli.main import main
 from tests.manage.helpers import Result, sample_config
 
 

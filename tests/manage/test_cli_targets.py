@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from delivery.spki import spki_pin_of_pem
+from delivery.transport.spki import spki_pin_of_pem
 from tests.manage.helpers import SAMPLE_PIN, TARGET_ID, Cli, bare_target, sample_config
 
 ADD = ("targets", "add", "--client", "c1", "--endpoint", "https://hooks.example/cb", "--api-key", "k-1")

@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from delivery.config_store import (
+from delivery.config.store import (
     CachedAppMap,
     CachedConfigs,
     ConfigError,
@@ -19,6 +19,8 @@ from delivery.config_store import (
     LocalDirStore,
     S3ConfigStore,
     SsmAppMapStore,
+    cached_app_map_from_env,
+    cached_configs_from_env,
 )
 from tests.manage.helpers import TARGET_ID, sample_config
 
@@ -94,7 +96,7 @@ def test_unavailable_store_raises_unavailable(aws_env: dict[str, str]) -> None:
 
 
 def test_s3_backed_cache(s3_bucket: str) -> None:
-    cache = CachedConfigs.from_env({"CLIENT_SUBSCRIPTION_CONFIG_BUCKET": s3_bucket}, clock=Clock())
+    cache = cached_configs_from_env({"CLIENT_SUBSCRIPTION_CONFIG_BUCKET": s3_bucket}, clock=Clock())
     try:
         assert cache.ttl_s == 300
         cache.store.write("c1", json.dumps(sample_config("c1")).encode())
@@ -126,14 +128,14 @@ def test_ttl_from_env(tmp_path: Path, raw: str | None, expected_s: float) -> Non
     env = {"CLIENT_SUBSCRIPTION_CONFIG_DIR": str(tmp_path)}
     if raw is not None:
         env["CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS"] = raw
-    assert CachedConfigs.from_env(env).ttl_s == expected_s
+    assert cached_configs_from_env(env).ttl_s == expected_s
 
 
 def test_local_app_map_cached_with_ttl(tmp_path: Path) -> None:
     path = tmp_path / "apps.json"
     path.write_text(json.dumps({"c1": "app-1"}))
     clock = Clock()
-    apps = CachedAppMap.from_env(
+    apps = cached_app_map_from_env(
         {"APPLICATIONS_MAP_FILE": str(path), "APPLICATIONS_MAP_CACHE_TTL_MS": "5000"}, clock
     )
     assert apps.ttl_s == 5
@@ -176,7 +178,7 @@ def _put_parameter(name: str, value: str) -> None:
 
 def test_ssm_app_map_reference_messages(ssm_parameter: str) -> None:
     clock = Clock()
-    apps = CachedAppMap.from_env({"APPLICATIONS_MAP_PARAMETER": ssm_parameter}, clock)
+    apps = cached_app_map_from_env({"APPLICATIONS_MAP_PARAMETER": ssm_parameter}, clock)
     try:
         assert apps.ttl_s == 300
         with pytest.raises(
@@ -211,4 +213,4 @@ def test_ssm_write_keeps_secure_string(ssm_parameter: str) -> None:
 
 def test_app_map_from_env_requires_a_source() -> None:
     with pytest.raises(ConfigError, match=r"^APPLICATIONS_MAP_PARAMETER is required$"):
-        CachedAppMap.from_env({})
+        cached_app_map_from_env({})

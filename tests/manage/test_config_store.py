@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from delivery.config_store import (
+from delivery.config.store import (
     ConfigError,
     ConfigInvalid,
     ConfigUnavailable,

@@ -15,7 +15,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from delivery.spki import spki_pin_of_pem
+from delivery.transport.spki import spki_pin_of_pem
 from harness.processes import ManagedProcess
 from mock_webhook.certs import ALL_FILES, PRIVATE_FILES
 from mock_webhook.cli import main

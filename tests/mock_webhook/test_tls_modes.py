@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 import trustme
 
-from delivery.spki import spki_pin_of_der
+from delivery.transport.spki import spki_pin_of_der
 from mock_webhook import CertBundle, MockWebhook
 from tests.mock_webhook.conftest import callback_body
 

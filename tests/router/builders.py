@@ -9,10 +9,10 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from delivery.client_config import ClientConfig, parse_client_config
+from delivery.config.client import ClientConfig, parse_client_config
 from delivery.errors import ConfigInvalid, ConfigNotFound, ConfigUnavailable
-from delivery.router import RouterDeps
-from delivery.sqs import OutgoingMessage
+from delivery.router.routing import RouterDeps
+from delivery.runtime.sqs import OutgoingMessage
 
 DELETE = object()
 MESSAGE_TYPE = "uk.nhs.notify.message.status.PUBLISHED.v1"
@@ -148,7 +148,7 @@ class FakeQueues:
         self.calls: list[tuple[str, int]] = []
 
     async def url_for(self, client_id: str) -> str:
-        from delivery.router import QueueUnavailable
+        from delivery.router.queues import QueueUnavailable
 
         if client_id in self.missing:
             raise QueueUnavailable(f"delivery queue for '{client_id}' does not exist")

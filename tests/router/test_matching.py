@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from delivery.router import Match, Rejection, compile_routes, match_event, validate_event
+from delivery.router.events import Rejection
+from delivery.router.matching import Match, compile_routes, match_event
+from delivery.router.validation import validate_event
 from delivery.router.vocabulary import CallbackType
 from tests.router.builders import channel_event, channel_sub, config, message_event, message_sub
 

@@ -8,8 +8,15 @@ from typing import Any
 
 import pytest
 
-from delivery.router import Rejection, build_callback, envelope_body, message_link, validate_event
-from delivery.router.payload import normalise_root_uri, payload_json
+from delivery.router.events import Rejection
+from delivery.router.payload import (
+    build_callback,
+    envelope_body,
+    message_link,
+    normalise_root_uri,
+    payload_json,
+)
+from delivery.router.validation import validate_event
 from tests.router.builders import DELETE, channel_event, message_event
 
 ROOT = "/v1/message-batches"

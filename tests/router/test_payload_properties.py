@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from hypothesis import given
 from hypothesis import strategies as st
 
-from delivery.router import envelope_body, message_link
+from delivery.router.payload import envelope_body, message_link
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)  # no lone surrogates
 

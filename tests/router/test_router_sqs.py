@@ -20,17 +20,14 @@ from typing import Any
 import boto3
 import pytest
 
-from delivery.config_store import CachedConfigs, LocalDirStore, S3ConfigStore
+from delivery.config.store import CachedConfigs, LocalDirStore, S3ConfigStore
 from delivery.envelope import decode_envelope
-from delivery.router import (
-    Fate,
-    RouterDeps,
-    RouterWorker,
-    SqsQueueLocator,
-    lambda_handler,
-    route_events,
-)
-from delivery.sqs import SqsQueue
+from delivery.router import lambda_handler
+from delivery.router.plan import Fate
+from delivery.router.queues import SqsQueueLocator
+from delivery.router.routing import RouterDeps, route_events
+from delivery.router.worker import RouterWorker
+from delivery.runtime.sqs import SqsQueue
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = ROOT / "fixtures" / "clients"
@@ -202,7 +199,7 @@ def test_cli_burst_mode(stack: Stack, aws_env: dict[str, str]) -> None:
     stack.sqs.send_message(
         QueueUrl=stack.inbound, MessageBody=json.dumps(fixture_event("message-status-delivered.json"))
     )
-    argv = [sys.executable, "-m", "delivery.cli", "router", "--inbound-queue-url", stack.inbound,
+    argv = [sys.executable, "-m", "delivery.cli.main", "router", "--inbound-queue-url", stack.inbound,
             "--dlq-url", stack.dlq, "--queue-prefix", stack.prefix, "--config-dir", str(CLIENTS),
             "--burst"]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
@@ -213,7 +210,7 @@ def test_cli_burst_mode(stack: Stack, aws_env: dict[str, str]) -> None:
 
 
 def test_cli_reports_bad_settings(aws_env: dict[str, str]) -> None:
-    argv = [sys.executable, "-m", "delivery.cli", "router", "--inbound-queue-url", "http://x/q",
+    argv = [sys.executable, "-m", "delivery.cli.main", "router", "--inbound-queue-url", "http://x/q",
             "--config-dir", str(CLIENTS), "--message-root-uri", "relative"]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert done.returncode == 2
@@ -275,7 +272,7 @@ async def test_stop_during_a_long_poll_releases_what_it_returns(stack: Stack) ->
 
 
 def test_cli_worker_stops_on_sigterm(stack: Stack) -> None:
-    argv = [sys.executable, "-m", "delivery.cli", "router", "--inbound-queue-url", stack.inbound,
+    argv = [sys.executable, "-m", "delivery.cli.main", "router", "--inbound-queue-url", stack.inbound,
             "--dlq-url", stack.dlq, "--queue-prefix", stack.prefix, "--config-dir", str(CLIENTS),
             "--wait-seconds", "1"]  # fmt: skip
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

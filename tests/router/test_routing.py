@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from delivery.emf import EmfEmitter
 from delivery.errors import ConfigInvalid, ConfigUnavailable
-from delivery.router import Fate, RouteReport, RoutesCache, route_events, route_events_blocking
+from delivery.observe.emf import EmfEmitter
+from delivery.router.configs import RoutesCache
+from delivery.router.plan import Fate, RouteReport
+from delivery.router.routing import route_events, route_events_blocking
 from tests.router.builders import (
     DictConfigs,
     FakeQueues,

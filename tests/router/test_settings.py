@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from delivery.router import RouterSettings
+from delivery.router.settings import RouterSettings
 from delivery.router.worker import retry_delay_s
-from delivery.settings import SettingsError
+from delivery.runtime.settings import SettingsError
 
 
 def test_defaults() -> None:

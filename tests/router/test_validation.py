@@ -7,17 +7,10 @@ from typing import Any
 
 import pytest
 
-from delivery.router import (
-    Channel,
-    ChannelStatusEvent,
-    ErrorCode,
-    MessageStatusEvent,
-    Rejection,
-    RoutingPlan,
-    decode_event,
-    validate_event,
-)
+from delivery.router.events import Channel, ChannelStatusEvent, MessageStatusEvent, Rejection, RoutingPlan
 from delivery.router.fields import is_rfc3339
+from delivery.router.validation import decode_event, validate_event
+from delivery.router.vocabulary import ErrorCode
 from tests.router.builders import DELETE, channel_event, message_event
 
 ALL_TYPES = "uk.nhs.notify.channel.status.PUBLISHED.v1 | uk.nhs.notify.message.status.PUBLISHED.v1"

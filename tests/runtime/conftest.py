@@ -22,13 +22,13 @@ import boto3
 import pytest
 import trustme
 
-from delivery.memory_queue import InMemoryQueue
 from delivery.models import ReceivedMessage
-from delivery.queue import OutgoingMessage
-from delivery.runtime import Resources, open_resources
-from delivery.settings import Settings
-from delivery.sqs import SqsQueue
-from delivery.worker import Worker, WorkerStats
+from delivery.runtime.memory_queue import InMemoryQueue
+from delivery.runtime.queue import OutgoingMessage
+from delivery.runtime.resources import Resources, open_resources
+from delivery.runtime.settings import Settings
+from delivery.runtime.sqs import SqsQueue
+from delivery.runtime.worker import Worker, WorkerStats
 from tests.runtime.receiver import Receiver
 
 API_KEY = "runtime-secret-api-key-0123"

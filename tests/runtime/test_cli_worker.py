@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from delivery.cli import main
+from delivery.cli.main import main
 from tests.runtime.conftest import APPLICATION_ID, Stack, envelope
 
 

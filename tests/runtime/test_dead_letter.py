@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from delivery.dead_letter import dead_letter_attributes, sqs_text
 from delivery.models import Disposition, Outcome, ReceivedMessage
-from delivery.redrive import RedriveFilter
+from delivery.runtime.redrive import RedriveFilter
 
 MESSAGE = ReceivedMessage("id", "rh", '{"targetId": "t-body"}', 4, 1_700_000_000_123, 1_700_000_000_000)
 

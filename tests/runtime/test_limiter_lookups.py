@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from delivery.limiter import Limiter, TargetLimits, default_target_share
-from delivery.lookups import AsyncLookup
+from delivery.config.lookups import AsyncLookup
+from delivery.gate.limiter import Limiter, TargetLimits, default_target_share
 
 
 async def test_limiter_bounds_holders_and_serves_in_order() -> None:

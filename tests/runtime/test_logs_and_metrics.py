@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
-from delivery.logs import JsonFormatter
-from delivery.spki import spki_pin_of_pem
+from delivery.observe.logs import JsonFormatter
+from delivery.transport.spki import spki_pin_of_pem
 from tests.runtime.conftest import API_KEY, APPLICATION_ID, Stack, envelope, wait_until
 from tests.runtime.receiver import Reply
 

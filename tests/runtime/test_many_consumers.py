@@ -14,9 +14,9 @@ import boto3
 import botocore.config
 
 from delivery.models import ReceivedMessage
-from delivery.queue import OutgoingMessage
-from delivery.sqs import SqsQueue
-from delivery.worker import Worker
+from delivery.runtime.queue import OutgoingMessage
+from delivery.runtime.sqs import SqsQueue
+from delivery.runtime.worker import Worker
 from tests.runtime.conftest import Stack, envelope, wait_until
 
 IDLE_QUEUES = 8

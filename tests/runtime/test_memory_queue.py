@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from delivery.memory_queue import InMemoryQueue
-from delivery.queue import OutgoingMessage
+from delivery.runtime.memory_queue import InMemoryQueue
+from delivery.runtime.queue import OutgoingMessage
 
 
 class FakeClock:

@@ -12,7 +12,7 @@ import json
 import boto3
 import trustme
 
-from delivery.spki import spki_pin_of_pem
+from delivery.transport.spki import spki_pin_of_pem
 from tests.runtime.conftest import API_KEY, APPLICATION_ID, Stack, envelope, wait_until
 from tests.runtime.receiver import Reply
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import signal
 
-from delivery.gate import Gate, GateSettings
+from delivery.gate.scripts import Gate, GateSettings
 from delivery.models import Disposition
-from delivery.redis_conn import connect
-from delivery.settings import RedisSettings
-from delivery.settle import settle
+from delivery.runtime.redis_conn import connect
+from delivery.runtime.settings import RedisSettings
+from delivery.runtime.settle import settle
 from harness.processes import free_port
 from harness.redis_server import RedisServer
 from tests.runtime.conftest import Stack, envelope, wait_until

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from delivery.attempt import AttemptContext
-from delivery.client_config import ClientConfig, parse_client_config
+from delivery.config.client import ClientConfig, parse_client_config
+from delivery.config.lookups import AsyncLookup
 from delivery.errors import GateUnavailable
-from delivery.gate import GateSettings
-from delivery.limiter import Limiter
-from delivery.lookups import AsyncLookup
+from delivery.gate.limiter import Limiter
+from delivery.gate.scripts import GateSettings
 from delivery.models import (
     AdmitDecision,
     BreakerState,

@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from delivery.cli import main
-from delivery.metrics import FanOutSink
-from delivery.prometheus import (
+from delivery.cli.main import main
+from delivery.observe.metrics import FanOutSink
+from delivery.observe.prometheus import (
     CONTENT_TYPE,
     Histogram,
     MetricsServer,
@@ -26,8 +26,8 @@ from delivery.prometheus import (
     metric_name,
     render,
 )
-from delivery.runtime import open_resources
-from delivery.settings import Settings
+from delivery.runtime.resources import open_resources
+from delivery.runtime.settings import Settings
 from tests.runtime.conftest import Stack, envelope, wait_until
 
 BUCKETS = (5.0, 10.0)
@@ -119,7 +119,7 @@ class _Broken:
 def test_a_failing_sink_never_stops_the_others(caplog: pytest.LogCaptureFixture) -> None:
     good = PrometheusSink()
     fan = FanOutSink((_Broken(), good))
-    with caplog.at_level(logging.ERROR, logger="delivery.metrics"):
+    with caplog.at_level(logging.ERROR, logger="delivery.observe.metrics"):
         fan.emit({"DeliveryAttempt": 1}, dimensions={"ClientId": "c"}, properties={"targetId": "t"})
     assert good.snapshot().counters == {("DeliveryAttempt", "c", "t"): 1}
     assert any(r.getMessage() == "Metrics sink failed" for r in caplog.records)

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from botocore.credentials import Credentials
 
-from delivery.redis_conn import ElastiCacheIamProvider, presign_iam_token
-from delivery.settings import RedisSettings
+from delivery.runtime.redis_conn import ElastiCacheIamProvider, presign_iam_token
+from delivery.runtime.settings import RedisSettings
 
 CREDS = Credentials("AKIDEXAMPLE", "secret-key-not-logged")
 
@@ -50,7 +50,7 @@ def test_provider_caches_until_close_to_expiry() -> None:
 
 
 async def test_connect_uses_tls_and_the_iam_provider_for_elasticache() -> None:
-    from delivery.redis_conn import connect
+    from delivery.runtime.redis_conn import connect
 
     settings = RedisSettings(
         elasticache_endpoint="cache.example", elasticache_cache_name="c", elasticache_iam_username="u"
@@ -71,7 +71,7 @@ async def test_both_connection_kinds_fail_fast() -> None:
     from redis.backoff import NoBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from delivery.redis_conn import connect
+    from delivery.runtime.redis_conn import connect
 
     iam = RedisSettings(
         elasticache_endpoint="cache.example", elasticache_cache_name="c", elasticache_iam_username="u"

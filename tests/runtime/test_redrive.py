@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from delivery.cli import main
-from delivery.queue import OutgoingMessage
-from delivery.redrive import RedriveFilter, redrive
+from delivery.cli.main import main
+from delivery.runtime.queue import OutgoingMessage
+from delivery.runtime.redrive import RedriveFilter, redrive
 from tests.runtime.conftest import Stack, envelope, wait_until
 from tests.runtime.receiver import Reply
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from delivery.settings import Settings, SettingsError
+from delivery.runtime.settings import Settings, SettingsError
 
 
 def test_reference_variables_are_read() -> None:

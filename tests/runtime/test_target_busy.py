@@ -11,8 +11,8 @@ import asyncio
 
 import pytest
 
-from delivery.limiter import Limiter, TargetLimits, default_target_share
-from delivery.settings import Settings, SettingsError
+from delivery.gate.limiter import Limiter, TargetLimits, default_target_share
+from delivery.runtime.settings import Settings, SettingsError
 from delivery.verdicts import TARGET_BUSY, target_busy
 from tests.runtime.conftest import Stack, envelope, wait_until
 

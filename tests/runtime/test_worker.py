@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from delivery.memory_queue import InMemoryQueue
 from delivery.models import Disposition, Outcome, ReceivedMessage
-from delivery.queue import OutgoingMessage
-from delivery.settle import settle
+from delivery.runtime.memory_queue import InMemoryQueue
+from delivery.runtime.queue import OutgoingMessage
+from delivery.runtime.settle import settle
+from delivery.runtime.worker import Consumer, Worker
 from delivery.stages import Decided, Progress
-from delivery.worker import Consumer, Worker
 
 ACK = Outcome(Disposition.ACK, "delivered")
 

@@ -20,7 +20,7 @@ async def test_sigterm_finishes_in_flight_deliveries_and_exits_zero(stack: Stack
     argv = [
         sys.executable,
         "-m",
-        "delivery.cli",
+        "delivery.cli.main",
         "worker",
         "--client",
         stack.client_id,

@@ -7,7 +7,7 @@ import uuid
 import boto3
 import pytest
 
-from delivery.sqs import (
+from delivery.runtime.sqs import (
     MAX_VISIBILITY_S,
     VISIBILITY_MARGIN_S,
     OutgoingMessage,

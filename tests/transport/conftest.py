@@ -10,8 +10,9 @@ import pytest
 import trustme
 from aiohttp import web
 
-from delivery.tls_material import TlsProvider, TlsSettings
-from delivery.transport import HttpsTransport
+from delivery.transport.https import HttpsTransport
+from delivery.transport.material import TlsSettings
+from delivery.transport.provider import TlsProvider
 from tests.transport.peers import Peer, make_app
 
 ServeFn = Callable[[ssl.SSLContext], Awaitable[Peer]]

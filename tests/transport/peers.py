@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from delivery.models import OutgoingRequest
-from delivery.spki import spki_pin_of_pem
+from delivery.transport.spki import spki_pin_of_pem
 
 
 @dataclass

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
 
-from delivery.pinning import SpkiPinMismatch, pin_matches, pinning_message
-from delivery.tls_errors import PERMANENT_CODES, Phase, failure_from_exception
+from delivery.transport.pinning import SpkiPinMismatch, pin_matches, pinning_message
+from delivery.transport.tls_errors import PERMANENT_CODES, Phase, failure_from_exception
 
 KEY = ConnectionKey("webhook.example", 443, True, True, None, None, None)
 FRESH = Phase(new_connection=True, response_started=False, connect_timeout_s=2, timeout_s=30)

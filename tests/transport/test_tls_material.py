@@ -15,16 +15,16 @@ import pytest
 import trustme
 
 from delivery.models import HttpResult
-from delivery.ssl_contexts import build_client_context
-from delivery.tls_material import (
+from delivery.transport.contexts import build_client_context
+from delivery.transport.https import HttpsTransport
+from delivery.transport.material import (
     DEFAULT_EXPIRY_THRESHOLD_MS,
     TlsMaterialError,
-    TlsProvider,
     TlsSettings,
     parse_threshold_ms,
 )
-from delivery.tls_sources import load_material
-from delivery.transport import HttpsTransport
+from delivery.transport.provider import TlsProvider
+from delivery.transport.sources import load_material
 from tests.transport.conftest import ServeFn
 from tests.transport.peers import request, server_context
 

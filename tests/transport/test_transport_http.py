@@ -11,8 +11,8 @@ import pytest
 import trustme
 
 from delivery.models import HttpResult, TransportFailure
-from delivery.tls_material import TlsMaterialError
-from delivery.transport import EXCERPT_BYTES, HttpsTransport
+from delivery.transport.https import EXCERPT_BYTES, HttpsTransport
+from delivery.transport.material import TlsMaterialError
 from harness.processes import free_port
 from tests.transport.conftest import ServeFn
 from tests.transport.peers import request, server_context

@@ -8,7 +8,7 @@ import pytest
 import trustme
 
 from delivery.models import HttpResult, TransportFailure
-from delivery.transport import HttpsTransport
+from delivery.transport.https import HttpsTransport
 from tests.transport.conftest import ServeFn
 from tests.transport.peers import pin_of, request, self_signed_pem, server_context
 
@@ -189,7 +189,8 @@ async def test_renewed_client_certificate_is_used_after_the_reload(
     serve: ServeFn, tls_server_cert, tls_ca: trustme.CA, tmp_path
 ) -> None:
     """Material reloaded near expiry => a new SSL context and pool; the server sees the renewed cert."""
-    from delivery.tls_material import TlsProvider, TlsSettings
+    from delivery.transport.material import TlsSettings
+    from delivery.transport.provider import TlsProvider
 
     now = dt.datetime.now(dt.UTC)
     old = tls_ca.issue_cert("old@example.org", not_after=now + dt.timedelta(hours=30))

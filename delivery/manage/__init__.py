@@ -1,0 +1,6 @@
+"""Stage *manage*: the management commands that edit client configs and the applications map (SPEC G).
+
+Owns the pure edits of a config document (``edits``), the commands built on them (``commands``) and
+their I/O — choosing a store, load → edit → validate → save, output (``persist``). It may import
+``delivery.config``, ``delivery.errors`` and ``delivery.transport.spki``; nothing of the delivery path.
+"""

@@ -1,0 +1,40 @@
+"""The ``Queue`` seam: what the runtime needs from a message queue.
+
+``delivery.runtime.sqs.SqsQueue`` is the real adapter; ``delivery.runtime.memory_queue.InMemoryQueue`` is the
+shipped fake with the same behaviour (visibility, receive counts), used by unit tests and the benchmark.
+A queue whose ``receive`` can be cancelled without losing messages says so with ``receive_cancel_safe = True``; the worker
+then cancels an idle poll at shutdown instead of waiting for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from delivery.models import ReceivedMessage
+from delivery.runtime.sqs import OutgoingMessage
+
+__all__ = ["DEFAULT_QUEUE_PREFIX", "OutgoingMessage", "Queue", "queue_names"]
+
+DEFAULT_QUEUE_PREFIX = "callbacks-local"
+
+
+def queue_names(prefix: str, client_id: str) -> tuple[str, str]:
+    """The contract names of a client's delivery queue and its DLQ."""
+    return f"{prefix}-{client_id}-delivery-queue", f"{prefix}-{client_id}-delivery-dlq-queue"
+
+
+class Queue(Protocol):
+    async def receive(self, max_messages: int = 10, wait_s: int = 20) -> list[ReceivedMessage]: ...
+
+    async def delete(self, messages: Sequence[ReceivedMessage]) -> list[str]:
+        """Delete; returns the message ids that could not be deleted."""
+        ...
+
+    async def change_visibility(self, items: Sequence[tuple[ReceivedMessage, float]]) -> list[str]:
+        """Hide each message for ``delay_s`` from now; returns the ids that failed."""
+        ...
+
+    async def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
+        """Send; returns the indexes (as strings) of the entries that failed."""
+        ...

@@ -1,0 +1,111 @@
+"""SPKI pinning on every new TLS connection, before any request byte is written (SPEC G.3, P11).
+
+aiohttp's public ``Fingerprint`` pins the whole certificate, not the SubjectPublicKeyInfo, so the check
+hooks the connector instead: :class:`PinnedConnector` overrides ``TCPConnector._create_connection`` (the
+one place every new connection passes through, unchanged from aiohttp 3.9 to 3.14), computes
+``base64(SHA-256(SPKI DER))`` of the server leaf and compares it with every configured pin. A connector
+holds connections for one pin set only, so a pinned request can never reuse a connection that was
+opened without (or with other) pins. The same hook tells the transport whether a request opened a new
+connection (:data:`CONNECTION_NOTE`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from delivery.transport.spki import spki_pin_of_der
+
+if TYPE_CHECKING:
+    from aiohttp.client_proto import ResponseHandler
+
+PINNING_ERROR_CODE = "ERR_CERT_PINNING_FAILED"
+
+
+@dataclass(slots=True)
+class ConnectionNote:
+    """Set by the connector when the current request had to open a new connection (and how long it took)."""
+
+    new_connection: bool = False
+    connect_ms: float | None = None
+
+
+# The request's task sets a note; aiohttp opens the connection in that same task (``connector.connect``
+# awaits ``_create_connection`` directly), so the connector can mark it. Cheaper than a TraceConfig, which
+# makes aiohttp await a dozen trace signals on every request.
+CONNECTION_NOTE: ContextVar[ConnectionNote | None] = ContextVar("callbacks_connection_note", default=None)
+
+
+class SpkiPinMismatch(aiohttp.ClientConnectionError):
+    """The server leaf's SPKI hash matches none of the pins (reference message and code)."""
+
+    code = PINNING_ERROR_CODE
+
+    def __init__(self, expected: tuple[str, ...], actual: str) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(pinning_message(expected, actual))
+
+
+def pinning_message(expected: tuple[str, ...], actual: str) -> str:
+    wanted = " or ".join(f"'{pin}'" for pin in expected)
+    return f"Certificate pinning failed: expected SPKI hash {wanted}, got '{actual}'"
+
+
+def pin_matches(actual: str, pins: tuple[str, ...]) -> bool:
+    """Constant-time comparison against every pin (no early exit on the first match)."""
+    found = False
+    for pin in pins:
+        found |= hmac.compare_digest(actual.encode(), pin.strip().encode())
+    return found
+
+
+def leaf_pin_of_transport(transport: Any) -> str:
+    """SPKI pin of the peer leaf certificate of an established TLS transport."""
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    if not der:
+        raise SpkiPinMismatch((), "<no peer certificate>")
+    return spki_pin_of_der(der)
+
+
+class PinnedConnector(aiohttp.TCPConnector):
+    """A ``TCPConnector`` that rejects new connections whose leaf SPKI is not pinned (no pins: no check)."""
+
+    def __init__(self, *, spki_pins: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spki_pins = tuple(spki_pins)
+        self.checked_connections = 0
+
+    async def _create_connection(
+        self,
+        req: aiohttp.ClientRequest,
+        traces: list[Any],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 -- aiohttp's signature, overridden as is
+    ) -> ResponseHandler:
+        started_s = time.perf_counter()
+        proto = await super()._create_connection(req, traces, timeout)
+        note = CONNECTION_NOTE.get()
+        if note is not None:
+            note.new_connection = True
+            note.connect_ms = (time.perf_counter() - started_s) * 1000
+        if self.spki_pins:
+            self._check(proto)
+        return proto
+
+    def _check(self, proto: ResponseHandler) -> None:
+        transport = proto.transport
+        try:
+            actual = leaf_pin_of_transport(transport)
+        except SpkiPinMismatch:
+            proto.close()
+            raise SpkiPinMismatch(self.spki_pins, "<no peer certificate>") from None
+        self.checked_connections += 1
+        if not pin_matches(actual, self.spki_pins):
+            proto.close()
+            raise SpkiPinMismatch(self.spki_pins, actual)

@@ -61,7 +61,8 @@ LAMBDA_ENV = {
         (("METRICS_NAMESPACE",), ["METRICS_NAMESPACE environment variable is not set"]),
         (("ENVIRONMENT",), ["ENVIRONMENT environment variable is not set"]),
         (("METRICS_NAMESPACE", "ENVIRONMENT"),
-         ["METRICS_NAMESPACE environment variable is not set", "ENVIRONMENT environment variable is not set"]),
+         ["METRICS_NAMESPACE environment variable is not set",
+          "ENVIRONMENT environment variable is not set"]),
     ],
 )  # fmt: skip
 def test_lambda_runtime_requires_the_metrics_settings(unset: tuple[str, ...], problems: list[str]) -> None:

@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from delivery.config.cache import DEFAULT_CONFIG_TTL_S, positive_number
 from delivery.errors import ConfigError
 from delivery.gate.limiter import DEFAULT_TARGET_QUEUE_WAIT_S, default_target_share
 
 DEFAULT_CONFIG_PREFIX = "client_subscriptions/"
 DEFAULT_REGION = "eu-west-2"
-DEFAULT_CONFIG_CACHE_TTL_S = 60.0  # the reference's default for CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS
 DEFAULT_METRICS_NAMESPACE = "enhanced-callbacks"
 DEFAULT_ENVIRONMENT = "local"
 METRICS_DEFAULTS = {"METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE, "ENVIRONMENT": DEFAULT_ENVIRONMENT}
@@ -71,7 +71,7 @@ class Settings:
     config_bucket: str | None = None
     config_prefix: str = DEFAULT_CONFIG_PREFIX
     config_dir: str | None = None
-    config_cache_ttl_s: float = 300.0
+    config_cache_ttl_s: float = DEFAULT_CONFIG_TTL_S
     app_map_parameter: str | None = None
     app_map_file: str | None = None
     app_map_cache_ttl_ms: int = 300_000
@@ -100,7 +100,9 @@ class Settings:
             config_bucket=reader.text("CLIENT_SUBSCRIPTION_CONFIG_BUCKET"),
             config_prefix=reader.text("CLIENT_SUBSCRIPTION_CONFIG_PREFIX") or DEFAULT_CONFIG_PREFIX,
             config_dir=reader.text("CLIENT_SUBSCRIPTION_CONFIG_DIR"),
-            config_cache_ttl_s=reader.positive_or_default("CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS", 300.0),
+            config_cache_ttl_s=positive_number(  # the reference: unset, 0 or not a number -> 60 s
+                reader.text("CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS"), DEFAULT_CONFIG_TTL_S
+            ),
             app_map_parameter=reader.text("APPLICATIONS_MAP_PARAMETER"),
             app_map_file=reader.text("APPLICATIONS_MAP_FILE"),
             app_map_cache_ttl_ms=int(reader.positive_or_default("APPLICATIONS_MAP_CACHE_TTL_MS", 300_000)),

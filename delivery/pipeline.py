@@ -62,12 +62,13 @@ class Pipeline:
     async def process(
         self, messages: Sequence[ReceivedMessage], progress: Progress | None = None
     ) -> list[Decided]:
-        observe_received(self.client_id, messages)
         metrics = BatchMetrics(self.deps.metrics_sink, self.client_id, self.deps.metrics_target_dimension)
         config = await self._lookup(self.deps.configs)
         app_id = await self._lookup(self.deps.app_map)
         now_ms, rand = self.deps.attempts.clock_ms(), self.deps.attempts.rand
-        routed, early = split([route(msg, config, now_ms=now_ms, rand=rand()) for msg in messages])
+        results = [route(msg, config, now_ms=now_ms, rand=rand()) for msg in messages]
+        observe_received(self.client_id, results)
+        routed, early = split(results)
         self._know_targets(config)
         early = self._reported(self._attributed(early), progress)
         starts = _Starts(len(routed), progress)

@@ -108,9 +108,11 @@ def test_del_unreferenced_and_missing_target(cli: Cli) -> None:
     _with_bare_target(cli)
     assert cli("targets", "del", "--client", "c1", "--target", "t1").rc == 0
     assert cli.stored("c1") == {"clientId": "c1", "subscriptions": [], "targets": []}
-    missing = cli("targets", "del", "--client", "c1", "--target", "t1")
-    assert missing.rc == 1
-    assert "Target 't1' not found for client 'c1'" in missing.err
+    before = cli.snapshot()
+    missing = cli("targets", "del", "--client", "c1", "--target", "t1")  # idempotent, as the reference
+    assert (missing.rc, missing.out) == (0, "")
+    assert missing.err == "WARNING: Target 't1' not found for client 'c1' — nothing deleted\n"
+    assert cli.snapshot() == before
 
 
 def test_list_text_and_json_mask_the_api_key(cli: Cli) -> None:

@@ -17,7 +17,7 @@ import subprocess
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from delivery.envelope import decode_envelope
@@ -92,13 +92,18 @@ def _ecmascript_reference(x: float) -> str:
 
 
 @given(finite)
+@example(1.192092896e-07)
+@example(1e-6)
+@example(9.99e-7)
+@example(9.99e20)
+@example(1e21)
 def test_round_trips_and_follows_the_ecmascript_steps(x: float) -> None:
     text = js_number(x)
     assert float(text) == x
     assert _FORM.fullmatch(text), text
     assert text == _ecmascript_reference(x)
     uses_exponent = "e" in text
-    assert uses_exponent == (x != 0 and not 1e-7 < abs(x) < 1e21), text
+    assert uses_exponent == (x != 0 and not 1e-6 <= abs(x) < 1e21), text
 
 
 @given(st.integers(min_value=-(2**53), max_value=2**53))

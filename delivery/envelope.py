@@ -1,18 +1,21 @@
 """Delivery-queue envelope ``{"payload", "subscriptionId", "targetId"}`` (SPEC B.2), decoded once (pure).
 
-``payload_bytes`` is the one serialisation of the payload that is signed and sent (compact JSON, non-ASCII
-kept, ``/`` not escaped — JavaScript ``JSON.stringify`` layout for everything our payloads contain).
+``payload_bytes`` is the one serialisation of the payload that is signed and sent: exactly what JavaScript's
+``JSON.stringify`` writes for it (``delivery.jsjson``: compact, non-ASCII kept, ``/`` not escaped, numbers
+as ECMAScript formats them, a lone surrogate escaped as ``\\udxxx``).
 Every malformed body raises ``PoisonMessage`` with a reason that says exactly what is wrong.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from delivery.config.json_types import json_type_name
 from delivery.errors import PoisonMessage
+from delivery.jsjson import stringify
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +32,17 @@ def _reject_constant(name: str) -> Any:
     raise PoisonMessage(f"body is not valid JSON: {name} is not allowed")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once, not per call (json.loads kwargs)
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+def _parse_int(text: str) -> int | float:
+    """A JSON integer; one too long for ``int`` (Python's digit limit) is read as a double, as
+    ``JSON.parse`` reads every number (it stringifies as ``null`` when it overflows)."""
+    return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
+
+
+_MAX_INT_DIGITS = 4000  # below sys.get_int_max_str_digits()'s default of 4300
+_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_int=_parse_int
+)  # built once, not per call (json.loads kwargs)
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")  # json.loads already joined every valid pair
 
 
 def _load(body: str | bytes) -> object:
@@ -86,12 +97,12 @@ def _optional_str(item: dict[str, Any], section: str, name: str) -> str | None:
 
 
 def serialise_payload(payload: dict[str, Any]) -> bytes:
-    """Compact JSON bytes of the payload (the exact bytes that are signed and sent)."""
-    text = _ENCODER.encode(payload)
+    """``JSON.stringify(payload)`` as UTF-8 (the exact bytes that are signed and sent)."""
+    text = stringify(payload)
     try:
         return text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: escape them, as JSON.stringify does
-        return _ASCII_ENCODER.encode(payload).encode("ascii")
+    except UnicodeEncodeError:  # lone surrogates: escaped, as JSON.stringify does (well-formed stringify)
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 def decode_envelope(body: str | bytes) -> Envelope:

@@ -7,8 +7,9 @@ honours the delay, P5); dead letters are sent to the DLQ (with P10 attributes) a
 
 Resources (HTTPS pools, TLS material, Redis, config caches) live in module state and are reused across warm
 invocations, on one event loop that persists with the container. Configured by environment variables
-(``Settings.from_env``), read once at cold start. Without ``CLIENT_ID`` every record is dead-lettered with
-``ERROR_CODE=CLIENT_ID_MISSING`` (the reference DLQs them too, without attributes).
+(``Settings.from_env``), read once at cold start; ``METRICS_NAMESPACE`` and ``ENVIRONMENT`` are required
+(a startup error, as in the reference, not silent defaults). Without ``CLIENT_ID`` every record is
+dead-lettered with ``ERROR_CODE=CLIENT_ID_MISSING`` (the reference DLQs them too, without attributes).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from delivery.models import Disposition, Outcome, ReceivedMessage
 from delivery.observe import logs
 from delivery.observe.logs import log
 from delivery.runtime.resources import Resources, open_resources
-from delivery.runtime.settings import Settings, SettingsError
+from delivery.runtime.settings import Settings, SettingsError, lambda_metrics_problems
 from delivery.runtime.settle import settle
 from delivery.runtime.sqs import SqsQueue, received_from_lambda_record
 from delivery.runtime.worker import BatchProcessor, Consumer, freeze_startup_objects
@@ -80,7 +81,7 @@ def build_state(environ: Mapping[str, str]) -> LambdaState:
         if not v
     ]
     if settings.client_id:
-        missing += settings.problems_for_worker()
+        missing += settings.problems_for_worker() + lambda_metrics_problems(environ)
     if missing:
         raise SettingsError(missing)
     import boto3

@@ -8,7 +8,8 @@
 ``process`` never raises for a record: every failure becomes a value (P9). Settling the outcomes against
 the queue is the caller's job (``delivery.runtime.settle``), so the worker, the Lambda handler and burst
 mode share this code unchanged. A caller that passes a ``Progress`` hears of each target group as soon
-as it is decided (and of the moment no record is waiting to start), so one slow target never delays another's acks.
+as it is decided (and of the moment no record is waiting to start), so one slow target never delays
+another's acks.
 
 An overloaded target (``TargetLimits.busy``: its capped slots cannot start a newcomer within
 TARGET_QUEUE_WAIT_MS) has its records deferred (``TARGET_BUSY``) before admission, so they spend no gate
@@ -62,12 +63,13 @@ class Pipeline:
     async def process(
         self, messages: Sequence[ReceivedMessage], progress: Progress | None = None
     ) -> list[Decided]:
-        observe_received(self.client_id, messages)
         metrics = BatchMetrics(self.deps.metrics_sink, self.client_id, self.deps.metrics_target_dimension)
         config = await self._lookup(self.deps.configs)
         app_id = await self._lookup(self.deps.app_map)
         now_ms, rand = self.deps.attempts.clock_ms(), self.deps.attempts.rand
-        routed, early = split([route(msg, config, now_ms=now_ms, rand=rand()) for msg in messages])
+        results = [route(msg, config, now_ms=now_ms, rand=rand()) for msg in messages]
+        observe_received(self.client_id, results)
+        routed, early = split(results)
         self._know_targets(config)
         early = self._reported(self._attributed(early), progress)
         starts = _Starts(len(routed), progress)

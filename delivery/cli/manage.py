@@ -77,9 +77,9 @@ def _client_target(parser: Any) -> None:
 def _register_clients(sub: Any, read: list[Any], write: list[Any]) -> None:
     clients = _group(sub, "clients", "client configs: put, get, list")
     put = _leaf(clients, "put", "write a full client config (validated)", "clients_put", write)
-    source = put.add_mutually_exclusive_group(required=True)
-    source.add_argument("--json", help="the config as a JSON string")
-    source.add_argument("--file", metavar="F.json", help="a .json file holding the config")
+    # exactly one of them; checked by the handler, which answers in the reference's words (exit 1)
+    put.add_argument("--json", help="the config as a JSON string (or --file)")
+    put.add_argument("--file", metavar="F.json", help="a .json file holding the config (or --json)")
     put.add_argument("--client", help="expected clientId (must match the document)")
     get = _leaf(clients, "get", "print one client config", "clients_get", read)
     get.add_argument("client_id", metavar="CLIENT_ID")

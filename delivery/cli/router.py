@@ -72,14 +72,16 @@ def run_router(args: argparse.Namespace) -> int:
     from delivery.errors import ConfigError
     from delivery.observe import logs
     from delivery.router.lambda_handler import build_deps
+    from delivery.runtime.service import log_metric_defaults
 
     env = _environ(args)
     logs.configure(env.get("LOG_LEVEL") or "INFO")
+    log_metric_defaults(env)
     if any("=" not in item for item in args.queue_url):
         print("error: --queue-url takes CLIENT=URL", file=sys.stderr)
         return 2
     try:
-        deps = build_deps(env)
+        deps = build_deps(env, lambda_runtime=False)
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

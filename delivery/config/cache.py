@@ -22,7 +22,7 @@ from delivery.observe.logs import log
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CONFIG_TTL_S = 300.0
+DEFAULT_CONFIG_TTL_S = 60.0  # the reference's default (unset, 0 or not a number)
 DEFAULT_APP_MAP_TTL_S = 300.0
 
 Clock = Callable[[], float]

@@ -16,7 +16,7 @@ and ``cached_app_map_from_env(environ)`` build them from the environment.
 Environment (read only by the ``*_from_env`` functions, at the edges):
 ``CLIENT_SUBSCRIPTION_CONFIG_DIR`` (ours; wins) or ``CLIENT_SUBSCRIPTION_CONFIG_BUCKET`` +
 ``CLIENT_SUBSCRIPTION_CONFIG_PREFIX`` (default ``client_subscriptions/``),
-``CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS`` (default 300);
+``CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS`` (default 60, also when 0 or not a number, as the reference);
 ``APPLICATIONS_MAP_FILE`` (ours; wins) or ``APPLICATIONS_MAP_PARAMETER``,
 ``APPLICATIONS_MAP_CACHE_TTL_MS`` (default 300000).
 """

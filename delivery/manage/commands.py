@@ -30,8 +30,14 @@ from delivery.manage.persist import (
 )
 from delivery.transport.spki import spki_pin_of_pem
 
+SCHEMA_MISMATCH = "JSON does not match expected config schema"  # the reference's clients-put words
+
 
 def read_document(json_text: str | None, file_name: str | None) -> Any:
+    if json_text is None and file_name is None:
+        raise Refusal("one of --json or --file is required")
+    if json_text is not None and file_name is not None:
+        raise Refusal("--json and --file are mutually exclusive")
     if file_name is not None:
         if not file_name.strip().lower().endswith(".json"):
             raise Refusal(f"--file must be a .json path (got '{file_name}')")
@@ -52,7 +58,7 @@ def target_warnings_of(doc: Doc) -> list[str]:
 @guarded
 def clients_put(args: argparse.Namespace) -> int:
     doc = read_document(args.json, args.file)
-    config = validate(doc)
+    config = validate(doc, heading=SCHEMA_MISMATCH)
     if args.client and args.client != config.client_id:
         raise Refusal(f"clientId in config ('{config.client_id}') does not match --client ('{args.client}')")
     with config_store(args) as store:

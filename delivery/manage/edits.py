@@ -26,6 +26,11 @@ class Refusal(Exception):
     """An edit the CLI will not make; the message says why and what to do instead."""
 
 
+class AlreadyAbsent(Exception):
+    """A delete of something that is not there: nothing to do (a warning, exit 0 — idempotent, as the
+    reference)."""
+
+
 def empty_config(client_id: str) -> Doc:
     return {"clientId": client_id, "subscriptions": [], "targets": []}
 
@@ -132,7 +137,10 @@ def add_target(doc: Doc, target: Doc) -> list[str]:
 
 
 def delete_target(doc: Doc, target_id: str) -> list[str]:
-    find_target(doc, target_id)
+    if not any(t.get("targetId") == target_id for t in doc.get("targets", [])):
+        raise AlreadyAbsent(
+            f"Target '{target_id}' not found for client '{doc.get('clientId')}' — nothing deleted"
+        )
     users = [
         str(s.get("subscriptionId"))
         for s in doc.get("subscriptions", [])
@@ -210,7 +218,10 @@ def add_subscription(doc: Doc, subscription: Doc) -> list[str]:
 
 
 def delete_subscription(doc: Doc, subscription_id: str) -> list[str]:
-    find_subscription(doc, subscription_id)
+    if not any(s.get("subscriptionId") == subscription_id for s in doc.get("subscriptions", [])):
+        raise AlreadyAbsent(
+            f"Subscription '{subscription_id}' not found for client '{doc.get('clientId')}' — nothing deleted"
+        )
     doc["subscriptions"] = [s for s in doc["subscriptions"] if s.get("subscriptionId") != subscription_id]
     return []
 

@@ -3,7 +3,8 @@
 Every write goes through ``save_config``: the whole document is re-validated with ``parse_client_config``
 (``Config validation failed:`` + one ``path: message`` line per issue) and nothing is written on failure or
 with ``--dry-run``. Warnings go to stderr as ``WARNING: ...``; results go to stdout (text, or JSON with
-``--output json``). Errors print ``Error: ...`` to stderr and the command exits 1.
+``--output json``). Errors print ``Error: ...`` to stderr and the command exits 1; deleting a target or
+subscription that does not exist only warns (exit 0), as the reference.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from delivery.config.store import (
     parse_stored_config,
 )
 from delivery.errors import ConfigError, ConfigValidationError
-from delivery.manage.edits import Doc, Refusal
+from delivery.manage.edits import AlreadyAbsent, Doc, Refusal
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -95,11 +96,12 @@ def require_config(store: ConfigStore, client_id: str) -> Doc:
     return doc
 
 
-def validate(doc: object) -> ClientConfig:
+def validate(doc: object, heading: str = "Config validation failed:") -> ClientConfig:
+    """The parsed config, or a Refusal: ``heading`` then one ``path: message`` line per problem."""
     try:
         return parse_client_config(doc)
     except ConfigValidationError as exc:
-        raise Refusal("Config validation failed:\n" + "\n".join(str(i) for i in exc.issues)) from exc
+        raise Refusal(heading + "\n" + "\n".join(str(i) for i in exc.issues)) from exc
 
 
 def save_config(store: ConfigStore, client_id: str, doc: Doc, *, dry_run: bool) -> Doc:
@@ -145,12 +147,16 @@ def report(args: argparse.Namespace, json_value: object, text_lines: Sequence[st
 
 
 def guarded(handler: Handler) -> Handler:
-    """Turns refusals and store/config errors into ``Error: ...`` on stderr and exit status 1."""
+    """Turns refusals and store/config errors into ``Error: ...`` on stderr and exit status 1; a delete of
+    something already absent into ``WARNING: ...`` and exit status 0."""
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
+        except AlreadyAbsent as exc:
+            warn([str(exc)])
+            return 0
         except (Refusal, ConfigError) as exc:
             print(f"Error: {exc}", file=sys.stderr)
             return 1

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 from delivery.backoff import WINDOW_EXHAUSTED
 from delivery.dead_letter import iso_ms
-from delivery.models import BreakerState, Disposition, ReceivedMessage, RecordResult, ResultKind
+from delivery.models import BreakerState, Disposition, RecordResult, ResultKind
 from delivery.observe import metrics as m
 from delivery.observe.logs import log
 from delivery.observe.metrics import BatchMetrics
-from delivery.stages import Decided
+from delivery.stages import Decided, Routed
 from delivery.verdicts import TARGET_BUSY, is_infrastructure_error
 
 _log = logging.getLogger(__name__)
@@ -32,17 +32,22 @@ DENIAL_METRICS = {"circuit_open": m.DELIVERY_CIRCUIT_BLOCKED, TARGET_BUSY: DELIV
 DENIAL_MESSAGES = {TARGET_BUSY: "Target busy — deferred"}
 
 
-def observe_received(client_id: str, messages: Sequence[ReceivedMessage]) -> None:
-    """``Batch received`` and one ``Processing delivery record`` per message (reference messages)."""
+def observe_received(client_id: str, items: Sequence[Routed | Decided]) -> None:
+    """``Batch received`` and one ``Processing delivery record`` per message (reference messages), with the
+    record's ``correlationId`` (its payload's messageId; absent when the body could not be read)."""
     if not _log.isEnabledFor(logging.INFO):
         return
-    log(_log, "info", "Batch received", clientId=client_id, batchSize=len(messages))
-    for msg in messages:
+    log(_log, "info", "Batch received", clientId=client_id, batchSize=len(items))
+    for item in items:
+        msg = item.message
+        correlation_id = item.envelope.correlation_id if isinstance(item, Routed) else item.correlation_id
+        known = {"correlationId": correlation_id} if correlation_id is not None else {}
         log(
             _log,
             "info",
             "Processing delivery record",
             clientId=client_id,
+            **known,
             sqsMessageId=msg.message_id,
             receiveCount=msg.receive_count,
             firstReceivedAt=iso_ms(msg.first_receive_ms),

@@ -47,10 +47,12 @@ class Rejection:
 
 
 class RoutingPlan(NamedTuple):
-    id: str
-    name: str
-    version: str
-    created_date: str
+    """Passed through verbatim (types checked only); an absent key stays absent."""
+
+    id: str | None
+    name: str | None
+    version: str | None
+    created_date: str | None
 
 
 class Channel(NamedTuple):

@@ -8,7 +8,8 @@ Environment (read once per container, dependencies kept across warm starts): see
 ``delivery.router.settings`` and ``delivery.config.store`` — the reference's ``MESSAGE_ROOT_URI``,
 ``METRICS_NAMESPACE``, ``ENVIRONMENT``, ``CLIENT_SUBSCRIPTION_CONFIG_BUCKET`` / ``_PREFIX`` /
 ``CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS``, ``LOG_LEVEL``, plus ``INBOUND_DLQ_URL``,
-``DELIVERY_QUEUE_PREFIX``, ``DELIVERY_QUEUE_URLS``.
+``DELIVERY_QUEUE_PREFIX``, ``DELIVERY_QUEUE_URLS``. A missing ``METRICS_NAMESPACE`` or ``ENVIRONMENT`` is a
+startup error here, as in the reference.
 """
 
 from __future__ import annotations
@@ -23,16 +24,20 @@ from delivery.observe import logs
 from delivery.observe.emf import EmfEmitter
 from delivery.router.routing import RouterDeps, route_events
 from delivery.router.settings import RouterSettings
-from delivery.runtime.settings import SettingsError
+from delivery.runtime.settings import SettingsError, lambda_metrics_problems
 from delivery.runtime.sqs import received_from_lambda_record
 
 _deps: RouterDeps | None = None
 
 
-def build_deps(environ: Mapping[str, str]) -> RouterDeps:
+def build_deps(environ: Mapping[str, str], *, lambda_runtime: bool = True) -> RouterDeps:
+    """The router's dependencies; in a Lambda runtime ``METRICS_NAMESPACE`` and ``ENVIRONMENT`` are
+    required (the reference throws without them), the CLI router falls back to the defaults."""
     settings = RouterSettings.from_env(environ)
-    if not settings.dlq_url:
-        raise SettingsError(["INBOUND_DLQ_URL is required"])
+    problems = [] if settings.dlq_url else ["INBOUND_DLQ_URL is required"]
+    problems += lambda_metrics_problems(environ) if lambda_runtime else []
+    if problems:
+        raise SettingsError(problems)
     return RouterDeps.with_sqs(
         cached_configs_from_env(environ),
         queue_prefix=settings.queue_prefix,

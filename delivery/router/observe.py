@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import log
+from delivery.router.events import MessageStatusEvent, Rejection, StatusEvent
 from delivery.router.plan import Fate, RecordResult, RouteReport
 from delivery.router.vocabulary import ErrorCode, Metric
 
@@ -87,6 +89,44 @@ def _log_record(record: RecordResult) -> None:
             reason=record.reason,
             error=record.error_message,
         )
+
+
+def callback_fields(event: StatusEvent) -> dict[str, Any]:
+    """The fields of the reference's ``Callback generated`` log (SPEC-ROUTER T5.4), values lower-cased as in
+    the payload; absent optional fields are left out (as pino leaves out ``undefined``)."""
+    fields: dict[str, Any] = {
+        "correlationId": event.event_id,
+        "callbackType": event.callback_type.value,
+        "clientId": event.client_id,
+        "messageId": event.message_id,
+        "messageReference": event.message_reference,
+    }
+    if isinstance(event, MessageStatusEvent):
+        fields["messageStatus"] = event.message_status.lower()
+        fields["messageStatusDescription"] = event.message_status_description
+        fields["messageFailureReasonCode"] = event.message_failure_reason_code
+        fields["channels"] = [
+            {"type": ch.type.lower(), "channelStatus": ch.channel_status.lower()} for ch in event.channels
+        ]
+    else:
+        fields["channel"] = event.channel.lower()
+        fields["channelStatus"] = event.channel_status.lower()
+        fields["channelStatusDescription"] = event.channel_status_description
+        fields["channelFailureReasonCode"] = event.channel_failure_reason_code
+        fields["supplierStatus"] = event.supplier_status
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def log_callbacks_generated(decoded: Sequence[StatusEvent | Rejection]) -> None:
+    """``Callback generated`` once per valid event, before filtering (as the reference's transform step)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    try:
+        for event in decoded:
+            if not isinstance(event, Rejection):
+                log(logger, "info", "Callback generated", **callback_fields(event))
+    except Exception:  # observability must never break routing
+        logger.exception("router observe failed")
 
 
 def _log_invalid_configs(records: Iterable[RecordResult]) -> None:

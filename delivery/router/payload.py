@@ -30,6 +30,7 @@ from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, Statu
 from delivery.router.vocabulary import CallbackType
 
 IDEMPOTENCY_FIELDS: Final = ("attributes", "eventId", "type")
+_PLAN_KEYS: Final = ("id", "name", "version", "createdDate")
 
 
 def _reject(value: object) -> Any:
@@ -94,12 +95,8 @@ def message_attributes(event: MessageStatusEvent) -> dict[str, Any]:
     attrs["timestamp"] = event.timestamp
     plan = event.routing_plan
     if plan is not None:
-        attrs["routingPlan"] = {
-            "id": plan.id,
-            "name": plan.name,
-            "version": plan.version,
-            "createdDate": plan.created_date,
-        }
+        fields = zip(_PLAN_KEYS, plan, strict=True)
+        attrs["routingPlan"] = {key: value for key, value in fields if value is not None}
     if event.message_status_description:
         attrs["messageStatusDescription"] = event.message_status_description
     if event.message_failure_reason_code:

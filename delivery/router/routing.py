@@ -26,7 +26,7 @@ from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import log
 from delivery.router.configs import ConfigLookup, RoutesCache, load_routes
 from delivery.router.events import Rejection, StatusEvent
-from delivery.router.observe import observe
+from delivery.router.observe import log_callbacks_generated, observe
 from delivery.router.payload import normalise_root_uri
 from delivery.router.plan import (
     Delivery,
@@ -214,6 +214,7 @@ async def route_events(events: Sequence[RouterInput], deps: RouterDeps) -> Route
     """Validate, transform, match and route a batch; the report has one result per input, in order."""
     started = time.perf_counter()
     decoded = [decode_event(event) for event in events]
+    log_callbacks_generated(decoded)
     client_ids = {d.client_id for d in decoded if not isinstance(d, Rejection)}
     routes = await load_routes(deps.configs, deps.routes_cache, client_ids, deps.offload_config_reads)
     records = [

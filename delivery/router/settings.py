@@ -3,7 +3,9 @@
 Variables: ``MESSAGE_ROOT_URI`` (default ``/v1/message-batches``; absolute URL or absolute path),
 ``DELIVERY_QUEUE_PREFIX`` (default ``callbacks-local``; queue ``<prefix>-<clientId>-delivery-queue``),
 ``DELIVERY_QUEUE_URLS`` (optional JSON ``{clientId: queueUrl}``, wins over the name), ``INBOUND_DLQ_URL``,
-``METRICS_NAMESPACE`` (default ``enhanced-callbacks``), ``ENVIRONMENT`` (default ``local``), ``LOG_LEVEL``.
+``METRICS_NAMESPACE`` (default ``enhanced-callbacks``), ``ENVIRONMENT`` (default ``local``), ``LOG_LEVEL``;
+the Lambda handler requires the two metrics variables (as the reference does), the CLI router says at
+startup when it uses the defaults.
 Client configs use the shared variables of ``delivery.config.store`` (``CLIENT_SUBSCRIPTION_CONFIG_DIR`` or
 ``CLIENT_SUBSCRIPTION_CONFIG_BUCKET`` + ``_PREFIX``, ``CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS``).
 """
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 from delivery.router.payload import normalise_root_uri
 from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI, DEFAULT_QUEUE_PREFIX
-from delivery.runtime.settings import SettingsError
+from delivery.runtime.settings import DEFAULT_ENVIRONMENT, DEFAULT_METRICS_NAMESPACE, SettingsError
 
 
 def _queue_urls(raw: str | None, problems: list[str]) -> dict[str, str]:
@@ -39,8 +41,8 @@ class RouterSettings:
     queue_prefix: str = DEFAULT_QUEUE_PREFIX
     queue_urls: Mapping[str, str] = field(default_factory=dict)
     dlq_url: str | None = None
-    metrics_namespace: str = "enhanced-callbacks"
-    environment: str = "local"
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
+    environment: str = DEFAULT_ENVIRONMENT
     log_level: str = "INFO"
 
     @classmethod
@@ -61,8 +63,8 @@ class RouterSettings:
             queue_prefix=text("DELIVERY_QUEUE_PREFIX") or DEFAULT_QUEUE_PREFIX,
             queue_urls=_queue_urls(text("DELIVERY_QUEUE_URLS"), problems),
             dlq_url=text("INBOUND_DLQ_URL"),
-            metrics_namespace=text("METRICS_NAMESPACE") or "enhanced-callbacks",
-            environment=text("ENVIRONMENT") or "local",
+            metrics_namespace=text("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
+            environment=text("ENVIRONMENT") or DEFAULT_ENVIRONMENT,
             log_level=(text("LOG_LEVEL") or "INFO").upper(),
         )
         if problems:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from delivery.observe import logs
 from delivery.runtime.queue import queue_names
 from delivery.runtime.redrive import RedriveFilter, redrive
-from delivery.runtime.settings import RedisSettings, Settings, SettingsError
+from delivery.runtime.settings import RedisSettings, Settings, SettingsError, metric_defaults_in_use
 from delivery.runtime.sqs import SqsQueue
 
 if TYPE_CHECKING:
@@ -101,10 +101,19 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if problems:
         return _fail(problems)
     logs.configure(settings.log_level)
+    log_metric_defaults(environ)
     try:
         return _run_async(lambda: _serve(args, settings, environ, client_ids))
     except SettingsError as exc:  # found while starting: queue flags that do not fit, a busy metrics port
         return _fail(list(exc.problems))
+
+
+def log_metric_defaults(environ: Mapping[str, str]) -> None:
+    """One startup line when METRICS_NAMESPACE / ENVIRONMENT are unset (the Lambda runtimes refuse
+    to start then)."""
+    defaults = metric_defaults_in_use(environ)
+    if defaults:
+        logs.log(_log, "warning", "Metrics settings not set — using defaults", **defaults)
 
 
 def _module_setting_problems(environ: Mapping[str, str]) -> list[str]:

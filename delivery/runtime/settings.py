@@ -13,11 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from delivery.config.cache import DEFAULT_CONFIG_TTL_S, positive_number
 from delivery.errors import ConfigError
 from delivery.gate.limiter import DEFAULT_TARGET_QUEUE_WAIT_S, default_target_share
 
 DEFAULT_CONFIG_PREFIX = "client_subscriptions/"
 DEFAULT_REGION = "eu-west-2"
+DEFAULT_METRICS_NAMESPACE = "enhanced-callbacks"
+DEFAULT_ENVIRONMENT = "local"
+METRICS_DEFAULTS = {"METRICS_NAMESPACE": DEFAULT_METRICS_NAMESPACE, "ENVIRONMENT": DEFAULT_ENVIRONMENT}
 T = TypeVar("T")
 
 
@@ -67,13 +71,13 @@ class Settings:
     config_bucket: str | None = None
     config_prefix: str = DEFAULT_CONFIG_PREFIX
     config_dir: str | None = None
-    config_cache_ttl_s: float = 300.0
+    config_cache_ttl_s: float = DEFAULT_CONFIG_TTL_S
     app_map_parameter: str | None = None
     app_map_file: str | None = None
     app_map_cache_ttl_ms: int = 300_000
     redis: RedisSettings = field(default_factory=RedisSettings)
-    metrics_namespace: str = "enhanced-callbacks"
-    environment: str = "local"
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
+    environment: str = DEFAULT_ENVIRONMENT
     metrics_target_dimension: bool = False
     receive_wait_s: int = 20
     receive_batch_size: int = 10
@@ -96,13 +100,15 @@ class Settings:
             config_bucket=reader.text("CLIENT_SUBSCRIPTION_CONFIG_BUCKET"),
             config_prefix=reader.text("CLIENT_SUBSCRIPTION_CONFIG_PREFIX") or DEFAULT_CONFIG_PREFIX,
             config_dir=reader.text("CLIENT_SUBSCRIPTION_CONFIG_DIR"),
-            config_cache_ttl_s=reader.positive_or_default("CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS", 300.0),
+            config_cache_ttl_s=positive_number(  # the reference: unset, 0 or not a number -> 60 s
+                reader.text("CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS"), DEFAULT_CONFIG_TTL_S
+            ),
             app_map_parameter=reader.text("APPLICATIONS_MAP_PARAMETER"),
             app_map_file=reader.text("APPLICATIONS_MAP_FILE"),
             app_map_cache_ttl_ms=int(reader.positive_or_default("APPLICATIONS_MAP_CACHE_TTL_MS", 300_000)),
             redis=_redis_settings(reader),
-            metrics_namespace=reader.text("METRICS_NAMESPACE") or "enhanced-callbacks",
-            environment=reader.text("ENVIRONMENT") or "local",
+            metrics_namespace=reader.text("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
+            environment=reader.text("ENVIRONMENT") or DEFAULT_ENVIRONMENT,
             metrics_target_dimension=reader.flag("METRICS_TARGET_DIMENSION"),
             receive_wait_s=reader.number("RECEIVE_WAIT_SECONDS", int, 20, minimum=0, maximum=20),
             receive_batch_size=reader.number("RECEIVE_BATCH_SIZE", int, 10, minimum=1, maximum=10),
@@ -147,6 +153,16 @@ class Settings:
                 "ELASTICACHE_IAM_USERNAME)"
             )
         return problems
+
+
+def metric_defaults_in_use(environ: Mapping[str, str]) -> dict[str, str]:
+    """``METRICS_NAMESPACE`` / ``ENVIRONMENT`` that are unset, with the default the worker uses instead."""
+    return {name: value for name, value in METRICS_DEFAULTS.items() if not environ.get(name, "").strip()}
+
+
+def lambda_metrics_problems(environ: Mapping[str, str]) -> list[str]:
+    """The Lambda runtimes require both, as the reference does (its metrics logger throws without them)."""
+    return [f"{name} environment variable is not set" for name in metric_defaults_in_use(environ)]
 
 
 def _redis_settings(reader: _Reader) -> RedisSettings:

@@ -16,6 +16,7 @@ PURE_MODULES = (
     "delivery.models",
     "delivery.errors",
     "delivery.envelope",
+    "delivery.jsjson",
     "delivery.signing",
     "delivery.classify",
     "delivery.backoff",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.manage.helpers import Cli, sample_config
 
 
@@ -66,7 +68,7 @@ def test_put_lists_every_schema_problem_with_its_path(cli: Cli) -> None:
     result = cli("clients", "put", "--json", json.dumps(doc))
     assert result.rc == 1
     lines = result.err.splitlines()
-    assert lines[0] == "Error: Config validation failed:"
+    assert lines[0] == "Error: JSON does not match expected config schema"  # the reference's words
     assert "targets.0.invocationEndpoint: Expected HTTPS URL" in lines
     assert (
         "targets.0.delivery.mtls.certPinning.spkiHash: spkiHash is required when certPinning is enabled"
@@ -126,3 +128,29 @@ def test_list_empty_store(cli: Cli) -> None:
     assert result.rc == 0
     assert "(no client configs in" in result.out
     assert cli("clients", "list", "--output", "json").json() == []
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ((), "Error: one of --json or --file is required"),
+        (("--json", "{}", "--file", "config.json"), "Error: --json and --file are mutually exclusive"),
+    ],
+)
+def test_put_needs_exactly_one_source_in_the_references_words(
+    cli: Cli, source: tuple[str, ...], message: str
+) -> None:
+    result = cli("clients", "put", *source)
+    assert (result.rc, result.err.splitlines()) == (1, [message])
+    assert cli.snapshot() == {}
+
+
+def test_put_of_a_non_config_says_so_then_lists_each_problem(cli: Cli) -> None:
+    result = cli("clients", "put", "--json", json.dumps({"not": "a valid config"}))
+    assert result.rc == 1
+    assert result.err.splitlines() == [
+        "Error: JSON does not match expected config schema",
+        "clientId: Required",
+        "subscriptions: Required",
+        "targets: Required",
+    ]

@@ -97,9 +97,11 @@ def test_list_and_delete(cli: Cli) -> None:
     ]
     assert cli(*SUB, "del", "--client", "c1", "--subscription", "sub-msg-001").rc == 0
     assert [s["subscriptionId"] for s in _subs(cli)] == ["sub-ch-001"]
-    missing = cli(*SUB, "del", "--client", "c1", "--subscription", "sub-msg-001")
-    assert missing.rc == 1
-    assert "Subscription 'sub-msg-001' not found for client 'c1'" in missing.err
+    before = cli.snapshot()
+    missing = cli(*SUB, "del", "--client", "c1", "--subscription", "sub-msg-001")  # idempotent
+    assert (missing.rc, missing.out) == (0, "")
+    assert missing.err == "WARNING: Subscription 'sub-msg-001' not found for client 'c1' — nothing deleted\n"
+    assert cli.snapshot() == before
 
 
 def test_set_states(cli: Cli) -> None:

@@ -11,6 +11,7 @@ import trustme
 
 from delivery.transport.spki import spki_pin_of_pem
 from tests.manage.helpers import SAMPLE_PIN, TARGET_ID, Cli, bare_target, sample_config
+from tests.transport.openssl_certs import issue_explicit_ec_leaf, openssl_pin
 
 ADD = ("targets", "add", "--client", "c1", "--endpoint", "https://hooks.example/cb", "--api-key", "k-1")
 
@@ -107,9 +108,11 @@ def test_del_unreferenced_and_missing_target(cli: Cli) -> None:
     _with_bare_target(cli)
     assert cli("targets", "del", "--client", "c1", "--target", "t1").rc == 0
     assert cli.stored("c1") == {"clientId": "c1", "subscriptions": [], "targets": []}
-    missing = cli("targets", "del", "--client", "c1", "--target", "t1")
-    assert missing.rc == 1
-    assert "Target 't1' not found for client 'c1'" in missing.err
+    before = cli.snapshot()
+    missing = cli("targets", "del", "--client", "c1", "--target", "t1")  # idempotent, as the reference
+    assert (missing.rc, missing.out) == (0, "")
+    assert missing.err == "WARNING: Target 't1' not found for client 'c1' — nothing deleted\n"
+    assert cli.snapshot() == before
 
 
 def test_list_text_and_json_mask_the_api_key(cli: Cli) -> None:
@@ -255,3 +258,15 @@ def test_add_reads_api_key_from_environment(cli: Cli, monkeypatch: pytest.Monkey
     result = cli(*base, "--api-key-env", "CALLBACKS_TEST_KEY", "--target", "t1")
     assert result.rc == 0, result.err
     assert _target(cli, "t1")["apiKey"]["headerValue"] == "from-env"
+
+
+def test_set_certificate_hashes_the_spki_as_written_explicit_ec_parameters(cli: Cli, tmp_path: Path) -> None:
+    """SPEC G.4: the stored pin is what openssl computes from the certificate, also for an EC key with
+    explicit curve parameters (a re-encoded key would hash differently and never match at run time)."""
+    issued = issue_explicit_ec_leaf(tmp_path)
+    _with_bare_target(cli)
+    result = cli("targets", "set-certificate", "--client", "c1", "--target", "t1", "--pem", str(issued.cert))
+    assert result.rc == 0, result.err
+    expected = openssl_pin(issued.cert)
+    assert result.out.splitlines()[0] == f"Extracted SPKI hash: {expected}"
+    assert _target(cli, "t1")["delivery"]["mtls"]["certPinning"]["spkiHash"] == expected

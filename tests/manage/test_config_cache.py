@@ -98,7 +98,7 @@ def test_unavailable_store_raises_unavailable(aws_env: dict[str, str]) -> None:
 def test_s3_backed_cache(s3_bucket: str) -> None:
     cache = cached_configs_from_env({"CLIENT_SUBSCRIPTION_CONFIG_BUCKET": s3_bucket}, clock=Clock())
     try:
-        assert cache.ttl_s == 300
+        assert cache.ttl_s == 60  # the reference default
         cache.store.write("c1", json.dumps(sample_config("c1")).encode())
         assert cache.get("c1").client_id == "c1"
         cache.store.write("c2", b"")
@@ -122,7 +122,7 @@ def test_load_all_separates_errors(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected_s"),
-    [(None, 300), ("", 300), ("0", 300), ("NaN", 300), ("abc", 300), ("-5", 300), ("60", 60)],
+    [(None, 60), ("", 60), ("0", 60), ("NaN", 60), ("abc", 60), ("-5", 60), ("300", 300), ("120", 120)],
 )
 def test_ttl_from_env(tmp_path: Path, raw: str | None, expected_s: float) -> None:
     env = {"CLIENT_SUBSCRIPTION_CONFIG_DIR": str(tmp_path)}

@@ -227,3 +227,32 @@ def test_envelope_body_equals_serialising_the_whole_envelope(sub: str, target: s
     assert json.loads(body) == {"payload": callback.payload, "subscriptionId": sub, "targetId": target}
     whole = {"payload": callback.payload, "subscriptionId": sub, "targetId": target}
     assert body == json.dumps(whole, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        # the reference's own fixture events carry empty strings here; it passes routingPlan through (T1.2)
+        {"id": "b838b13c-f98c-4def-93f0-515d4e4f4ee1", "name": "", "version": "", "createdDate": ""},
+        {"id": "", "name": "", "version": "", "createdDate": ""},
+        {"id": "rp-1"},
+        {},
+    ],
+)
+def test_routing_plan_is_passed_through_with_empty_strings(plan: dict[str, str]) -> None:
+    event = message_event({"data.routingPlan": plan})
+    attrs = attributes(event)
+    assert attrs["routingPlan"] == plan
+    assert list(attrs["routingPlan"]) == list(plan)
+    raw = json.loads(payload_json(validate_event(event), ROOT))  # type: ignore[arg-type]
+    assert raw["data"][0]["attributes"]["routingPlan"] == plan
+
+
+@pytest.mark.parametrize(("key", "value", "kind"), [("name", 1, "number"), ("createdDate", None, "")])
+def test_routing_plan_checks_types_only(key: str, value: object, kind: str) -> None:
+    result = validate_event(message_event({f"data.routingPlan.{key}": value}))
+    if not kind:  # null counts as absent
+        assert not isinstance(result, Rejection)
+        return
+    assert isinstance(result, Rejection)
+    assert [str(i) for i in result.issues] == [f"data.routingPlan.{key}: must be a string (got {kind})"]

@@ -171,7 +171,8 @@ def test_lambda_handler_returns_partial_batch_failures(
     }
     (tmp_path / "client-without-queue.json").write_text(json.dumps(lonely))
     env = {"CLIENT_SUBSCRIPTION_CONFIG_DIR": str(tmp_path), "INBOUND_DLQ_URL": stack.dlq,
-           "DELIVERY_QUEUE_PREFIX": stack.prefix, "METRICS_NAMESPACE": "router-test"}  # fmt: skip
+           "DELIVERY_QUEUE_PREFIX": stack.prefix, "METRICS_NAMESPACE": "router-test",
+           "ENVIRONMENT": "test"}  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     routed = lambda_record(json.dumps(fixture_event("message-status-delivered.json")))

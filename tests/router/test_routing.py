@@ -11,6 +11,7 @@ import pytest
 
 from delivery.errors import ConfigInvalid, ConfigUnavailable
 from delivery.observe.emf import EmfEmitter
+from delivery.observe.logs import JsonFormatter
 from delivery.router.configs import RoutesCache
 from delivery.router.plan import Fate, RouteReport
 from delivery.router.routing import route_events, route_events_blocking
@@ -250,3 +251,31 @@ async def test_routed_log_names_every_matched_subscription(
 def test_blocking_variant_for_synchronous_callers(queues: FakeQueues) -> None:
     report = route_events_blocking([message_event()], make_deps(fanout_configs(), queues))
     assert (report.records[0].fate, report.envelopes_sent) == (Fate.ROUTED, 3)
+
+
+async def test_callback_generated_log_carries_the_status_fields(
+    queues: FakeQueues, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SPEC-ROUTER T5.4 / T6.48: one ``Callback generated`` per valid event (also when it is filtered out
+    later), common fields plus the type's status fields, lower-cased; none for an invalid event."""
+    caplog.set_level(logging.INFO, logger="delivery.router")
+    message = message_event(
+        {"data.messageStatus": "FAILED", "data.channels.0.channelStatus": "FAILED"},
+        messageStatusDescription="Bounced", messageFailureReasonCode="CM_002",
+    )  # fmt: skip
+    channel = channel_event({"data.channelStatus": "SENDING", "data.supplierStatus": "PENDING"})
+    await route_events([message, channel, "{broken"], make_deps(fanout_configs(), queues))
+    generated = [r for r in caplog.records if r.getMessage() == "Callback generated"]
+    assert [r.fields for r in generated] == [  # type: ignore[attr-defined]
+        {"correlationId": "evt-0001", "callbackType": "MessageStatus", "clientId": "client-a",
+         "messageId": "msg-0001", "messageReference": "ref-0001", "messageStatus": "failed",
+         "messageStatusDescription": "Bounced", "messageFailureReasonCode": "CM_002",
+         "channels": [{"type": "nhsapp", "channelStatus": "failed"}]},
+        {"correlationId": "evt-0002", "callbackType": "ChannelStatus", "clientId": "client-a",
+         "messageId": "msg-0001", "messageReference": "ref-0001", "channel": "nhsapp",
+         "channelStatus": "sending", "supplierStatus": "pending"},
+    ]  # fmt: skip
+    line = json.loads(JsonFormatter().format(generated[0]))
+    assert (line["level"], line["msg"]) == ("INFO", "Callback generated")
+    # the reference's redaction list applies (SPEC I.2)
+    assert line["messageReference"] == line["messageStatusDescription"] == "[Redacted]"

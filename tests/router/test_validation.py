@@ -148,7 +148,7 @@ MESSAGE_CASES = [
     ({"data.channels.0.channelStatus": DELETE}, "data.channels[0].channelStatus: is required"),
     ({"data.messageReference": 12}, "data.messageReference: must be a string (got number)"),
     ({"data.routingPlan": []}, "data.routingPlan: must be an object (got array)"),
-    ({"data.routingPlan.id": DELETE}, "data.routingPlan.id: is required"),
+    ({"data.routingPlan.version": 3}, "data.routingPlan.version: must be a string (got number)"),
     ({"data.messageStatusDescription": False},
      "data.messageStatusDescription: must be a string (got boolean)"),
 ]  # fmt: skip

@@ -81,3 +81,32 @@ def test_worker_reports_every_missing_setting(
         "--client",
     ):
         assert needle in err
+
+
+@pytest.mark.parametrize("unset", [("METRICS_NAMESPACE", "ENVIRONMENT"), ("ENVIRONMENT",), ()])
+async def test_worker_says_once_at_startup_when_metrics_settings_default(
+    stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    unset: tuple[str, ...],
+) -> None:
+    """The worker keeps the local defaults (the Lambda runtimes refuse them) and says so in one line."""
+    for key in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, stack.env[key])
+    monkeypatch.setenv("METRICS_NAMESPACE", "callbacks-test")
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    for key in unset:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    argv = ["worker", "--client", stack.client_id, "--queue-url", stack.env["QUEUE_URL"],
+            "--dlq-url", stack.env["DLQ_URL"], "--config-dir", str(stack.root / "configs"),
+            "--app-map-file", str(stack.root / "app-map.json"), "--redis-url", stack.env["REDIS_URL"],
+            "--burst", "--wait-s", "0"]  # fmt: skip
+    assert await asyncio.to_thread(main, argv) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    said = [line for line in lines if line["msg"] == "Metrics settings not set — using defaults"]
+    defaults = {"METRICS_NAMESPACE": "enhanced-callbacks", "ENVIRONMENT": "local"}
+    assert [{k: v for k, v in line.items() if k in defaults} for line in said] == (
+        [{k: defaults[k] for k in unset}] if unset else []
+    )
+    assert all(line["level"] == "WARNING" for line in said)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from delivery import lambda_handler
+from delivery.runtime.settings import SettingsError
 from tests.runtime.conftest import Stack, envelope, wait_until
 from tests.runtime.receiver import Reply
 
@@ -114,3 +115,31 @@ async def test_missing_client_id_dead_letters_everything_with_attributes(
 
 async def _dlq_has_one(stack: Stack) -> bool:
     return await stack.dlq_count() == 1
+
+
+@pytest.mark.parametrize("unset", ["METRICS_NAMESPACE", "ENVIRONMENT"])
+def test_missing_metrics_setting_is_a_startup_error(unset: str) -> None:
+    """SPEC I.1 / Appendix 1: the reference's metrics logger throws without them; no silent defaults."""
+    env = {
+        "CLIENT_ID": "c1",
+        "QUEUE_URL": "https://sqs.eu-west-2.amazonaws.com/1/q",
+        "DLQ_URL": "https://sqs.eu-west-2.amazonaws.com/1/dlq",
+        "CLIENT_SUBSCRIPTION_CONFIG_DIR": ".",
+        "APPLICATIONS_MAP_FILE": "app-map.json",
+        "REDIS_URL": "redis://127.0.0.1:1",
+        "METRICS_NAMESPACE": "nhs-notify-client-callbacks",
+        "ENVIRONMENT": "dev",
+    }
+    del env[unset]
+    with pytest.raises(SettingsError) as caught:
+        lambda_handler.build_state(env)
+    assert caught.value.problems == (f"{unset} environment variable is not set",)
+
+
+async def test_handler_refuses_to_start_without_metrics_namespace(
+    lambda_env: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("METRICS_NAMESPACE")
+    await asyncio.to_thread(lambda_handler.reset)
+    with pytest.raises(SettingsError, match="METRICS_NAMESPACE environment variable is not set"):
+        await asyncio.to_thread(lambda_handler.handler, {"Records": []}, None)

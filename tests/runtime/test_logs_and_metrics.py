@@ -60,6 +60,10 @@ async def test_no_secret_reaches_a_log_line(
         "Permanent delivery failure — sending to DLQ",
     ):
         assert expected in messages
+    processing = [line for line in lines if line["msg"] == "Processing delivery record"]
+    # SPEC I.2: correlationId = payload.data[0].attributes.messageId; the unreadable body ("[]") has none
+    assert {line.get("correlationId") for line in processing} == {"m-a", "m-b", "m-c", None}
+    assert all(line["sqsMessageId"] and line["receiveCount"] >= 1 for line in processing)
     key_body = tls_client_cert.private_key_pem.bytes().decode().splitlines()[1]
     for secret in (API_KEY, WHSEC, WHSEC.removeprefix("whsec_"), f"{APPLICATION_ID}.{API_KEY}", key_body):
         assert secret not in text

@@ -70,3 +70,14 @@ def test_worker_requirements_name_the_missing_sources() -> None:
 def test_overrides_ignore_none() -> None:
     s = Settings.from_env({"CLIENT_ID": "a"}).with_overrides(client_id=None, config_dir="/tmp/x")
     assert (s.client_id, s.config_dir) == ("a", "/tmp/x")
+
+
+@pytest.mark.parametrize(
+    ("raw", "ttl_s"),
+    [(None, 60), ("", 60), ("abc", 60), ("0", 60), ("NaN", 60), ("-1", 60), ("300", 300), ("2.5", 2.5)],
+)
+def test_config_cache_ttl_defaults_to_the_references_60_s(raw: str | None, ttl_s: float) -> None:
+    """SPEC-ROUTER T3.1 / T6.45 (and Appendix 1's deployed value): unset or non-numeric -> 60 s."""
+    env = {} if raw is None else {"CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS": raw}
+    assert Settings.from_env(env).config_cache_ttl_s == ttl_s
+    assert Settings().config_cache_ttl_s == 60

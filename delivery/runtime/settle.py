@@ -1,6 +1,8 @@
 """Settle one batch of outcomes against SQS, the powertools way (STYLE 15).
 
-DEAD_LETTER messages are sent to the DLQ (original body, P10 attributes) in batched sends; then one batched
+DEAD_LETTER messages are sent to the DLQ (original body, P10 attributes, cut to SQS's size limit by
+``fit_dead_letter``: ERROR_MESSAGE trimmed first, PAYLOAD_TOO_LARGE when the body alone is too large) in
+batched sends cut by count and bytes; then one batched
 delete removes the ACKs and the successfully dead-lettered messages; then one batched visibility change sets
 the RETRY/DEFER delays. A message whose DLQ send failed is left alone: it reappears after the queue's
 visibility timeout (never deleted without its DLQ copy). The caller shields ``settle`` from cancellation.
@@ -22,6 +24,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from delivery.dead_letter import fit_dead_letter
 from delivery.models import Disposition, ReceivedMessage
 from delivery.observe.logs import log
 from delivery.runtime.queue import OutgoingMessage, Queue
@@ -53,11 +56,26 @@ def _by_disposition(decided: Sequence[Decided], *dispositions: Disposition) -> l
     return [d for d in decided if d.outcome.disposition in dispositions]
 
 
+def _dead_letter_message(decided: Decided) -> OutgoingMessage:
+    """The DLQ copy, cut to SQS's size limit with its attributes kept (``fit_dead_letter``)."""
+    body, attributes = fit_dead_letter(decided.message.body, decided.outcome.dlq_attributes)
+    if attributes != decided.outcome.dlq_attributes:
+        code = dict(attributes).get("ERROR_CODE")
+        log(
+            _log,
+            "warning",
+            "Dead letter cut to fit SQS",
+            messageId=decided.message.message_id,
+            errorCode=code,
+        )
+    return OutgoingMessage(body, dict(attributes))
+
+
 async def _dead_letter(items: list[Decided], dlq: Queue) -> tuple[list[Decided], list[str]]:
     """Send to the DLQ; returns (sent, failed message ids)."""
     if not items:
         return [], []
-    outgoing = [OutgoingMessage(d.message.body, dict(d.outcome.dlq_attributes)) for d in items]
+    outgoing = [_dead_letter_message(d) for d in items]
     try:
         failed_indexes = {int(i) for i in await dlq.send(outgoing)}
     except Exception as exc:

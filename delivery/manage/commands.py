@@ -7,11 +7,11 @@ validate + save (``delivery.manage.persist.save_config``), print warnings and th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from delivery.config.json_types import strict_json
 from delivery.errors import ConfigNotFound
 from delivery.manage import edits
 from delivery.manage.edits import Doc, Refusal
@@ -40,7 +40,7 @@ def read_document(json_text: str | None, file_name: str | None) -> Any:
         except (OSError, UnicodeDecodeError) as exc:
             raise Refusal(f"cannot read {file_name}: {exc}") from exc
     try:
-        return json.loads(json_text or "")
+        return strict_json(json_text or "")
     except ValueError as exc:
         raise Refusal(f"failed to parse JSON input: {exc}") from exc
 

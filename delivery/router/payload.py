@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit
 
 from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, StatusEvent
 from delivery.router.vocabulary import CallbackType
+from delivery.runtime.sqs_limits import sqs_json
 
 IDEMPOTENCY_FIELDS: Final = ("attributes", "eventId", "type")
 
@@ -161,8 +162,9 @@ def payload_json(event: StatusEvent, root_uri: str) -> str:
 
 def envelope_body(payload_json: str, subscription_id: str, target_id: str) -> str:
     """The delivery-queue body ``{"payload": ..., "subscriptionId": ..., "targetId": ...}`` (compact JSON,
-    identical to serialising the whole object at once, without re-encoding the payload per target)."""
-    return (
+    identical to serialising the whole object at once, without re-encoding the payload per target).
+    Characters SQS refuses (U+FFFE, U+FFFF, lone surrogates) are written as ``\\uXXXX`` escapes."""
+    return sqs_json(
         f'{{"payload":{payload_json},"subscriptionId":{_string(subscription_id)},'
         f'"targetId":{_string(target_id)}}}'
     )

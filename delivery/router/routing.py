@@ -2,8 +2,9 @@
 
     decode + validate (pure)  ->  load configs of the batch's distinct clients (thread, TTL cache)
       -> plan each record (pure: match, transform, serialise envelopes)
-      -> SendMessageBatch envelopes per client queue (≤ 10 per call)   failure -> that record RETRY
-      -> send rejected records to the inbound DLQ with ERROR_CODE / ERROR_MESSAGE   failure -> RETRY
+      -> SendMessageBatch envelopes per client queue (cut by count and bytes)   failure -> that record RETRY
+      -> send rejected records to the inbound DLQ with ERROR_CODE / ERROR_MESSAGE, cut to fit SQS's
+         limits with their attributes kept (``fit_dead_letter``)   failure -> RETRY
       -> logs + metrics
 
 Each record is isolated: nothing that goes wrong for one record changes the fate of another. A record that
@@ -22,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from delivery.dead_letter import fit_dead_letter
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import log
 from delivery.router.configs import ConfigLookup, RoutesCache, load_routes
@@ -40,10 +42,11 @@ from delivery.router.queues import QueueLocator, QueueSender, SendRequest
 from delivery.router.validation import decode_event
 from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI
 from delivery.runtime.sqs import OutgoingMessage
+from delivery.runtime.sqs_limits import MAX_BATCH_ENTRIES, sqs_json, sqs_text
 
 logger = logging.getLogger("delivery.router")
 RouterInput = str | bytes | Mapping[str, Any]
-SEND_BATCH_LIMIT = 10  # SendMessageBatch maximum
+SEND_BATCH_LIMIT = MAX_BATCH_ENTRIES  # per request; the sender also cuts by bytes (runtime.batches)
 
 
 @dataclass
@@ -168,12 +171,17 @@ def raw_body(event: RouterInput) -> str:
 
 
 def dead_letter_message(record: RecordResult, body: str) -> OutgoingMessage:
-    attributes = {"ERROR_CODE": record.error_code or "", "ERROR_MESSAGE": record.error_message or ""}
+    """The inbound DLQ copy, cut to SQS's size limit with its attributes kept (``fit_dead_letter``)."""
+    attributes = {
+        "ERROR_CODE": record.error_code or "",
+        "ERROR_MESSAGE": sqs_text(record.error_message or ""),
+    }
     if record.event_id:
         attributes["EVENT_ID"] = record.event_id
     if record.client_id:
         attributes["CLIENT_ID"] = record.client_id
-    return OutgoingMessage(body, attributes=attributes)
+    fitted_body, fitted = fit_dead_letter(sqs_json(body), tuple(sorted(attributes.items())))
+    return OutgoingMessage(fitted_body, attributes=dict(fitted))
 
 
 async def _send_dead_letters(

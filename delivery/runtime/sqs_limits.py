@@ -4,6 +4,7 @@
     MAX_BATCH_BYTES     1 MiB a SendMessageBatch (the sum of its messages' sizes)
     MAX_MESSAGE_BYTES   256 KiB a message, its attributes included
     MAX_DELAY_S         900 s of DelaySeconds
+    MAX_ENVELOPE_BYTES  ours: 256 KiB - DEAD_LETTER_RESERVE_BYTES, the largest envelope the router writes
 
 A message's size is counted as SQS counts it: the body's UTF-8 bytes plus, for each message attribute, the
 UTF-8 bytes of its name, its data type (``String``) and its value.
@@ -22,9 +23,11 @@ from collections.abc import Iterable, Mapping
 
 __all__ = [
     "ATTRIBUTE_TYPE",
+    "DEAD_LETTER_RESERVE_BYTES",
     "MAX_BATCH_BYTES",
     "MAX_BATCH_ENTRIES",
     "MAX_DELAY_S",
+    "MAX_ENVELOPE_BYTES",
     "MAX_MESSAGE_BYTES",
     "attributes_bytes",
     "message_bytes",
@@ -38,6 +41,10 @@ MAX_BATCH_BYTES = 1_048_576
 MAX_MESSAGE_BYTES = 262_144
 MAX_DELAY_S = 900
 ATTRIBUTE_TYPE = "String"  # the only data type we send
+# ours: room kept free in every envelope the router writes, so the worker can always dead-letter it with
+# its DLQ attributes (about 400 bytes, ERROR_MESSAGE trimmed to fit) without cutting the body
+DEAD_LETTER_RESERVE_BYTES = 2048
+MAX_ENVELOPE_BYTES = MAX_MESSAGE_BYTES - DEAD_LETTER_RESERVE_BYTES
 
 _NOT_SQS_TEXT = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

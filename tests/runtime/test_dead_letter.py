@@ -67,7 +67,8 @@ def test_error_message_is_trimmed_first_and_the_body_kept_whole() -> None:
     assert fitted_body == body
     assert message_bytes(fitted_body, fitted) <= MAX_MESSAGE_BYTES
     message = dict(fitted)["ERROR_MESSAGE"]
-    assert message.endswith("…[trimmed]") and message.startswith("é" * 900)
+    assert message.endswith("…[trimmed]")
+    assert message.startswith("é" * 900)
     assert {k: v for k, v in fitted if k != "ERROR_MESSAGE"} == {
         k: v for k, v in attrs if k != "ERROR_MESSAGE"
     }
@@ -82,5 +83,6 @@ def test_a_body_too_large_alone_is_payload_too_large_with_its_attributes_and_dig
     assert doc["ORIGINAL_ERROR_CODE"] == "HTTP_CLIENT_ERROR"
     assert doc["BODY_BYTES"] == str(MAX_MESSAGE_BYTES)
     assert doc["BODY_SHA256"] == hashlib.sha256(body.encode()).hexdigest()
-    assert body.startswith(fitted_body) and len(fitted_body) > MAX_MESSAGE_BYTES - 2048
+    assert body.startswith(fitted_body)
+    assert len(fitted_body) > MAX_MESSAGE_BYTES - 2048
     assert {"CLIENT_ID", "TARGET_ID", "STATUS_CODE", "RETRY_ATTEMPTS", "FIRST_RECEIVED_AT"} <= doc.keys()

@@ -8,13 +8,21 @@ and ``FIRST_RECEIVED_AT`` (ISO-8601). The body stays the original message body, 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from delivery.models import Disposition, Outcome, ReceivedMessage
 from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes, sqs_text, utf8_bytes
 
-__all__ = ["dead_letter_attributes", "fit_dead_letter", "sqs_text", "with_dead_letter_attributes"]
+__all__ = [
+    "dead_letter_attributes",
+    "fit_dead_letter",
+    "offloaded",
+    "sqs_text",
+    "too_large",
+    "with_dead_letter_attributes",
+]
 
 MAX_ERROR_MESSAGE_CHARS = 1024
 UNKNOWN_TARGET = "unknown"
@@ -87,6 +95,28 @@ def _too_large(body: str, attributes: Attributes, limit: int) -> tuple[str, Attr
     fitted = tuple(sorted({**doc, **extra}.items()))
     room = limit - message_bytes("", fitted)
     return _trim_utf8(body, room), fitted
+
+
+def too_large(body: str, attributes: Attributes, limit: int = MAX_MESSAGE_BYTES) -> bool:
+    """Even with ``ERROR_MESSAGE`` trimmed away, body and attributes exceed ``limit``."""
+    rest = tuple((k, v) for k, v in attributes if k != "ERROR_MESSAGE")
+    return message_bytes(body, rest) + len("ERROR_MESSAGE") + len("String") > limit
+
+
+def offloaded(body: str, attributes: Attributes, location: str) -> tuple[str, Attributes]:
+    """The dead letter of a body stored elsewhere: a small JSON pointer as the body, ``PAYLOAD_TOO_LARGE``
+    with the original code kept, and ``BODY_LOCATION`` / ``BODY_BYTES`` / ``BODY_SHA256``."""
+    doc = dict(attributes)
+    size, digest = utf8_bytes(body), hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    extra = {
+        "ERROR_CODE": PAYLOAD_TOO_LARGE,
+        "ORIGINAL_ERROR_CODE": doc.get("ERROR_CODE", ""),
+        "BODY_LOCATION": location,
+        "BODY_BYTES": str(size),
+        "BODY_SHA256": digest,
+    }
+    pointer = json.dumps({"payloadTooLarge": {"location": location, "bytes": size, "sha256": digest}})
+    return pointer, tuple(sorted({**doc, **extra}.items()))
 
 
 def fit_dead_letter(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
-from delivery.dead_letter import dead_letter_attributes, fit_dead_letter, sqs_text
+from delivery.dead_letter import dead_letter_attributes, fit_dead_letter, offloaded, sqs_text, too_large
 from delivery.models import Disposition, Outcome, ReceivedMessage
 from delivery.runtime.redrive import RedriveFilter
 from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
@@ -86,3 +87,21 @@ def test_a_body_too_large_alone_is_payload_too_large_with_its_attributes_and_dig
     assert body.startswith(fitted_body)
     assert len(fitted_body) > MAX_MESSAGE_BYTES - 2048
     assert {"CLIENT_ID", "TARGET_ID", "STATUS_CODE", "RETRY_ATTEMPTS", "FIRST_RECEIVED_AT"} <= doc.keys()
+
+
+def test_an_offloaded_body_becomes_a_pointer_with_its_location_size_and_digest() -> None:
+    body = "x" * MAX_MESSAGE_BYTES
+    assert too_large(body, _attrs())
+    assert not too_large("x" * 1000, _attrs("m" * 1024))
+    pointer, attrs = offloaded(body, _attrs(), "s3://b/dead-letter-bodies/c/id")
+    doc = dict(attrs)
+    assert json.loads(pointer) == {
+        "payloadTooLarge": {
+            "location": "s3://b/dead-letter-bodies/c/id",
+            "bytes": MAX_MESSAGE_BYTES,
+            "sha256": hashlib.sha256(body.encode()).hexdigest(),
+        }
+    }
+    assert (doc["ERROR_CODE"], doc["ORIGINAL_ERROR_CODE"]) == ("PAYLOAD_TOO_LARGE", "HTTP_CLIENT_ERROR")
+    assert doc["BODY_LOCATION"] == "s3://b/dead-letter-bodies/c/id"
+    assert fit_dead_letter(pointer, attrs) == (pointer, attrs)

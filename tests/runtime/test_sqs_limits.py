@@ -5,13 +5,22 @@ paces a backlog so it lands inside the target's retry window."""
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections import Counter
+from pathlib import Path
 
+import boto3
 import pytest
 
 from delivery.cli.main import main
+from delivery.dead_letter import dead_letter_attributes
+from delivery.models import Disposition, Outcome, ReceivedMessage
+from delivery.runtime.offload import S3BodyStore
 from delivery.runtime.queue import OutgoingMessage
+from delivery.runtime.settle import settle
 from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
+from delivery.stages import Decided
 from tests.runtime.conftest import Stack, envelope, wait_until
 
 POISON_BYTES = 250_000
@@ -39,6 +48,7 @@ async def test_large_poison_records_reach_the_dlq_with_attributes_and_never_bloc
     dead = await stack.dead_letters()
     assert len(dead) == 6
     by_body = {d.body[:16]: d for d in dead}
+    assert len(by_body) == 6
     for i in range(5):
         letter = by_body[poison(i)[:16]]
         attrs = dict(letter.attributes)
@@ -47,12 +57,14 @@ async def test_large_poison_records_reach_the_dlq_with_attributes_and_never_bloc
         assert attrs["CLIENT_ID"] == stack.client_id
         assert attrs["RETRY_ATTEMPTS"] == "1"  # dead-lettered on its first receive: one visibility timeout
         assert {"ERROR_MESSAGE", "TARGET_ID", "FIRST_RECEIVED_AT"} <= attrs.keys()
-    cut = by_body[near_limit[:16]]
-    attrs = dict(cut.attributes)
+    [pointer] = [d for d in dead if d.body.startswith('{"payloadTooLarge"')]
+    attrs = dict(pointer.attributes)
     assert (attrs["ERROR_CODE"], attrs["ORIGINAL_ERROR_CODE"]) == ("PAYLOAD_TOO_LARGE", "INVALID_MESSAGE")
     assert attrs["BODY_BYTES"] == str(len(near_limit))
-    assert near_limit.startswith(cut.body)
-    assert message_bytes(cut.body, cut.attributes) <= MAX_MESSAGE_BYTES
+    assert json.loads(pointer.body)["payloadTooLarge"]["location"] == attrs["BODY_LOCATION"]
+    stored = await asyncio.to_thread(Path(attrs["BODY_LOCATION"]).read_text)
+    assert stored == near_limit  # kept whole beside the client configs
+    assert Path(attrs["BODY_LOCATION"]).is_relative_to(stack.env["CLIENT_SUBSCRIPTION_CONFIG_DIR"])
 
 
 async def _settled(stack: Stack, dead: int) -> bool:
@@ -119,3 +131,25 @@ async def test_an_unpaced_redrive_would_exhaust_the_window(
     fates = await _redrive_into_a_rate_limited_target(stack, monkeypatch, "--rate", "10000/s")
     assert fates["RETRY_WINDOW_EXHAUSTED"] > 0  # the property the paced run keeps
     assert fates["delivered"] + fates["RETRY_WINDOW_EXHAUSTED"] == REDRIVEN
+
+
+async def test_a_body_too_large_for_the_dlq_is_stored_in_the_config_bucket(stack: Stack) -> None:
+    s3 = boto3.client("s3")
+    bucket = f"cfg-{uuid.uuid4().hex[:20]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+    body = poison(7, MAX_MESSAGE_BYTES - 100)
+    message = ReceivedMessage("m-big", "rh", body, 1, 1_700_000_000_000, 1_700_000_000_000)
+    outcome = Outcome(Disposition.DEAD_LETTER, "INVALID_MESSAGE", error_code="INVALID_MESSAGE")
+    attrs = dead_letter_attributes(outcome, message, client_id=stack.client_id, target_id=None)
+    decided = Decided(message, Outcome(Disposition.DEAD_LETTER, "INVALID_MESSAGE", dlq_attributes=attrs))
+    report = await settle(
+        [decided], stack.queue, stack.dlq, delete_settled=False, bodies=S3BodyStore(bucket, client=s3)
+    )
+    assert report.dead_lettered == 1
+    [letter] = await stack.dead_letters()
+    location = dict(letter.attributes)["BODY_LOCATION"]
+    assert location == f"s3://{bucket}/dead-letter-bodies/{stack.client_id}/m-big"
+    stored = s3.get_object(Bucket=bucket, Key=location.split("/", 3)[3])["Body"].read().decode()
+    assert stored == body
+    assert dict(letter.attributes)["CLIENT_ID"] == stack.client_id
+    s3.close()

@@ -135,6 +135,13 @@ def _event_result(index: int, event: StatusEvent, fate: Fate, reason: str, **ext
     )
 
 
+def _largest_envelope_bytes(deliveries: tuple[Delivery, ...]) -> int:
+    """UTF-8 size of the largest envelope; 0 when all are surely small (a character is at most 4 bytes)."""
+    if 4 * max((len(d.body) for d in deliveries), default=0) <= MAX_ENVELOPE_BYTES:
+        return 0
+    return max(utf8_bytes(d.body) for d in deliveries)
+
+
 def plan_record(
     index: int, decoded: StatusEvent | Rejection, routes: RoutesOrProblem | None, root_uri: str
 ) -> RecordResult:
@@ -162,7 +169,7 @@ def plan_record(
             for target_id, sub_id in match.deliveries
         ]
     )
-    largest = max((utf8_bytes(d.body) for d in deliveries), default=0)
+    largest = _largest_envelope_bytes(deliveries)
     if largest > MAX_ENVELOPE_BYTES:
         code = ErrorCode.ENVELOPE_TOO_LARGE.value
         message = f"envelope of {largest} bytes exceeds the {MAX_ENVELOPE_BYTES}-byte limit"

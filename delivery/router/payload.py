@@ -163,8 +163,9 @@ def payload_json(event: StatusEvent, root_uri: str) -> str:
 def envelope_body(payload_json: str, subscription_id: str, target_id: str) -> str:
     """The delivery-queue body ``{"payload": ..., "subscriptionId": ..., "targetId": ...}`` (compact JSON,
     identical to serialising the whole object at once, without re-encoding the payload per target).
-    Characters SQS refuses (U+FFFE, U+FFFF, lone surrogates) are written as ``\\uXXXX`` escapes."""
-    return sqs_json(
-        f'{{"payload":{payload_json},"subscriptionId":{_string(subscription_id)},'
-        f'"targetId":{_string(target_id)}}}'
+    Characters SQS refuses (U+FFFE, U+FFFF, lone surrogates) are written as ``\\uXXXX`` escapes: the
+    caller escapes ``payload_json`` once per event (``sqs_json``), the ids are escaped here."""
+    return (
+        f'{{"payload":{payload_json},"subscriptionId":{sqs_json(_string(subscription_id))},'
+        f'"targetId":{sqs_json(_string(target_id))}}}'
     )

@@ -25,7 +25,7 @@ from delivery.router.events import Rejection, StatusEvent
 from delivery.router.matching import ClientRoutes, match_event
 from delivery.router.payload import envelope_body, payload_json
 from delivery.router.vocabulary import ErrorCode
-from delivery.runtime.sqs_limits import MAX_ENVELOPE_BYTES, utf8_bytes
+from delivery.runtime.sqs_limits import MAX_ENVELOPE_BYTES, sqs_json, utf8_bytes
 
 
 class Fate(StrEnum):
@@ -158,7 +158,7 @@ def plan_record(
     if not match.matched:
         return _event_result(index, event, Fate.FILTERED_OUT, "no_matching_subscription")
     try:
-        payload = payload_json(event, root_uri)
+        payload = sqs_json(payload_json(event, root_uri))  # once per event, not per envelope
     except UnicodeEncodeError as exc:  # a lone surrogate (JSON "\ud800"): no valid UTF-8, SQS refuses it
         message = f"data: contains text that is not valid Unicode ({exc.reason} at position {exc.start})"
         code = ErrorCode.INVALID_EVENT.value

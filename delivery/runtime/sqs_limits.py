@@ -78,4 +78,6 @@ def sqs_json(document: str) -> str:
 
     Outside strings JSON has only ASCII, so the refused characters can only sit inside strings, where the
     escape is the same value: ``json.loads(sqs_json(s)) == json.loads(s)``."""
+    if document.isascii() and document.isprintable():  # the common case, checked in C: nothing to escape
+        return document
     return _NOT_SQS_TEXT.sub(_escape, document)

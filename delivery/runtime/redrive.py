@@ -102,6 +102,18 @@ class Pacing:
 UNPACED = Pacing(rate=float("inf"))
 
 
+def _sendable(batch: Sequence[ReceivedMessage], report: RedriveReport) -> list[ReceivedMessage]:
+    """A dead letter whose body was stored elsewhere (``BODY_LOCATION``) is never sent in its place."""
+    out = []
+    for m in batch:
+        location = dict(m.attributes).get("BODY_LOCATION")
+        if location is None:
+            out.append(m)
+        else:
+            report.fail(m, f"its body is stored at {location} (too large for SQS); redrive it by hand")
+    return out
+
+
 async def _send(
     batch: Sequence[ReceivedMessage], queue: Queue, report: RedriveReport
 ) -> list[ReceivedMessage]:
@@ -145,7 +157,7 @@ async def _move(
         now_s = pacing.clock()
         due = [batch[i] for at, i in slots if at <= now_s]
         slots = [(at, i) for at, i in slots if at > now_s]
-        sent = await _send(due, queue, report)
+        sent = await _send(_sendable(due, report), queue, report) if due else []
         await _delete(sent, dlq, report)
         failed += [m for m in due if m not in sent]
     return failed

@@ -79,14 +79,19 @@ async def test_redrive_reports_a_bad_entry_moves_the_rest_and_exits_1(
     assert await stack.dlq.send([OutgoingMessage(envelope(target, f"m-{i}"), attrs) for i in range(3)]) == []
     too_large = envelope(target, "m-huge", pad="z" * 300_000)  # moto takes it; our limit does not
     stack.sqs.send_message(QueueUrl=stack.dlq.queue_url, MessageBody=too_large)
+    pointer = {"BODY_LOCATION": "s3://cfg/dead-letter-bodies/c/m-big", "ERROR_CODE": "PAYLOAD_TOO_LARGE"}
+    assert await stack.dlq.send([OutgoingMessage('{"payloadTooLarge": {}}', pointer)]) == []
     args = ["redrive", "--client", stack.client_id, "--queue-prefix", "callbacks-test", "--rate", "100/s"]
     assert await asyncio.to_thread(main, args) == 1
     out = capsys.readouterr().out.splitlines()
     assert sum(line.startswith("moved ") for line in out) == 3
-    [failed] = [line for line in out if line.startswith("failed ")]
-    assert "not accepted" in failed
-    assert out[-1] == "scanned 4, matched 4, moved 3, failed 1, skipped 0"
-    assert await stack.dlq_count() == 1  # the bad one stays in the DLQ
+    failed = sorted(line.split(": ", 1)[1] for line in out if line.startswith("failed "))
+    assert failed == [
+        "its body is stored at s3://cfg/dead-letter-bodies/c/m-big (too large for SQS); redrive it by hand",
+        "not accepted by the delivery queue (too large for SQS, or refused)",
+    ]
+    assert out[-1] == "scanned 5, matched 5, moved 3, failed 2, skipped 0"
+    assert await stack.dlq_count() == 2  # the bad ones stay in the DLQ
     assert sum(await stack.depth()) == 3
 
 

@@ -4,9 +4,11 @@
       S3BodyStore(bucket, prefix)            s3://<config bucket>/dead-letter-bodies/<clientId>/<messageId>
       DirBodyStore(root)                     <config dir>/.dead-letter-bodies/<clientId>/<messageId>
 
-``body_store_for(settings)`` picks the one next to the client configs. The DLQ message then carries a small
-JSON pointer as its body and ``BODY_LOCATION`` (see ``delivery.dead_letter.offloaded``). boto3 is called in
-a worker thread; a failed put returns ``None`` and the caller falls back to a cut body.
+``body_store_for(settings)`` / ``body_store_at(config_dir, config_bucket)`` pick the one next to the
+client configs: the worker's DLQ copies are keyed ``<clientId>/<messageId>``, the router's inbound DLQ copies
+``inbound/<SHA-256 of the body>``. The DLQ message then carries a small JSON pointer as its body and
+``BODY_LOCATION`` (see ``delivery.dead_letter.offloaded``). boto3 is called in a worker thread; a failed
+put returns ``None`` and the caller falls back to a cut body.
 """
 
 from __future__ import annotations
@@ -78,13 +80,19 @@ def _write(path: Path, body: str) -> None:
     path.write_bytes(body.encode("utf-8", "surrogatepass"))
 
 
-def body_store_for(settings: Settings, s3_client: Any | None = None) -> BodyStore | None:
+def body_store_at(
+    config_dir: str | None, config_bucket: str | None, s3_client: Any | None = None
+) -> BodyStore | None:
     """Beside the client configs: the config directory, else the config bucket; None without either."""
-    if settings.config_dir:
-        return DirBodyStore(Path(settings.config_dir) / f".{BODY_PREFIX.rstrip('/')}")
-    if settings.config_bucket:
-        return S3BodyStore(settings.config_bucket, client=s3_client)
+    if config_dir:
+        return DirBodyStore(Path(config_dir) / f".{BODY_PREFIX.rstrip('/')}")
+    if config_bucket:
+        return S3BodyStore(config_bucket, client=s3_client)
     return None
+
+
+def body_store_for(settings: Settings, s3_client: Any | None = None) -> BodyStore | None:
+    return body_store_at(settings.config_dir, settings.config_bucket, s3_client)
 
 
 def body_key(client_id: str, message_id: str) -> str:

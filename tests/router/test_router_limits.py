@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 from delivery.envelope import decode_envelope
 from delivery.router.plan import Fate
 from delivery.router.routing import route_events
+from delivery.runtime.offload import DirBodyStore
 from delivery.runtime.sqs_limits import MAX_ENVELOPE_BYTES, MAX_MESSAGE_BYTES
 from tests.router.test_router_sqs import Stack, fixture_event, local_configs, stack
 
@@ -74,3 +76,27 @@ async def test_too_large_envelopes_and_events_reach_the_inbound_dlq_with_attribu
         assert attrs["BODY_SHA256"] == hashlib.sha256(huge_invalid.encode()).hexdigest()
         assert huge_invalid.startswith(message["Body"])
         assert len(message["Body"]) > MAX_MESSAGE_BYTES - 4096
+
+
+async def test_with_a_body_store_an_event_too_large_for_the_dlq_is_kept_whole(
+    stack: Stack, tmp_path: Path
+) -> None:
+    huge = '{"broken": "' + "y" * 600_000
+    deps = stack.deps(local_configs())
+    deps.bodies = DirBodyStore(tmp_path / ".dead-letter-bodies")
+    report = await route_events([huge, huge], deps)  # a retried record is stored under the same key
+    assert [r.error_code for r in report.records] == ["INVALID_EVENT", "INVALID_EVENT"]
+    dead = stack.drain(stack.dlq)
+    assert len(dead) == 2
+    for message in dead:
+        attrs = _attrs(message)
+        assert (attrs["ERROR_CODE"], attrs["ORIGINAL_ERROR_CODE"]) == ("PAYLOAD_TOO_LARGE", "INVALID_EVENT")
+        assert json.loads(message["Body"])["payloadTooLarge"]["location"] == attrs["BODY_LOCATION"]
+        assert _stored(attrs["BODY_LOCATION"]) == [huge]
+    assert len(_stored(str(tmp_path / ".dead-letter-bodies" / "inbound"))) == 1
+
+
+def _stored(location: str) -> list[str]:
+    """The text of the file at ``location``, or of every file in that directory."""
+    path = Path(location)
+    return [p.read_text() for p in sorted(path.iterdir())] if path.is_dir() else [path.read_text()]

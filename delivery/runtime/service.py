@@ -222,7 +222,10 @@ def _target_rates(client_id: str, environ: Mapping[str, str]) -> dict[str, float
             raise ConfigError(f"no config for client '{client_id}'")
         config = parse_stored_config(client_id, raw)
     except ConfigError as exc:
-        print(f"note: pacing at {FALLBACK_RATE_PER_S:g}/s per target, pass --rate N/s to choose ({exc})")
+        print(
+            f"note: pacing at {FALLBACK_RATE_PER_S:g}/s per target, pass --rate N/s to choose ({exc})",
+            file=sys.stderr,
+        )
         return None
     return {t.target_id: float(t.invocation_rate_limit) for t in config.targets}
 

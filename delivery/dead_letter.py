@@ -7,21 +7,28 @@ and ``FIRST_RECEIVED_AT`` (ISO-8601). The body stays the original message body, 
 
 from __future__ import annotations
 
-import re
+import hashlib
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from delivery.models import Disposition, Outcome, ReceivedMessage
+from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes, sqs_text, utf8_bytes
+
+__all__ = [
+    "dead_letter_attributes",
+    "fit_dead_letter",
+    "offloaded",
+    "sqs_text",
+    "too_large",
+    "with_dead_letter_attributes",
+]
 
 MAX_ERROR_MESSAGE_CHARS = 1024
 UNKNOWN_TARGET = "unknown"
-# characters SQS refuses in attribute values (anything outside XML 1.0's Char production)
-_NOT_SQS_TEXT = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def sqs_text(value: str) -> str:
-    """``value`` with every character SQS would reject replaced by U+FFFD."""
-    return _NOT_SQS_TEXT.sub("\ufffd", value)
+TRIMMED_MARK = "…[trimmed]"
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+Attributes = tuple[tuple[str, str], ...]
 
 
 def iso_ms(epoch_ms: int) -> str:
@@ -55,3 +62,71 @@ def with_dead_letter_attributes(
         return outcome
     attributes = dead_letter_attributes(outcome, message, client_id=client_id, target_id=target_id)
     return replace(outcome, dlq_attributes=attributes)
+
+
+def _trim_utf8(text: str, max_bytes: int) -> str:
+    return text.encode("utf-8")[: max(0, max_bytes)].decode("utf-8", errors="ignore")
+
+
+def _trim_error_message(body: str, attributes: Attributes, limit: int) -> Attributes:
+    """``ERROR_MESSAGE`` cut (and marked) so that body + attributes fit ``limit``, when cutting it can."""
+    excess = message_bytes(body, attributes) - limit
+    doc = dict(attributes)
+    message = doc.get("ERROR_MESSAGE", "")
+    if excess <= 0 or excess > utf8_bytes(message):
+        return attributes if excess <= 0 else tuple(sorted({**doc, "ERROR_MESSAGE": ""}.items()))
+    room = utf8_bytes(message) - excess - utf8_bytes(TRIMMED_MARK)
+    doc["ERROR_MESSAGE"] = _trim_utf8(message, room) + TRIMMED_MARK if room > 0 else ""
+    return tuple(sorted(doc.items()))
+
+
+def _too_large(body: str, attributes: Attributes, limit: int) -> tuple[str, Attributes]:
+    """The body alone leaves no room for the attributes: keep the attributes (code PAYLOAD_TOO_LARGE, the
+    original code in ORIGINAL_ERROR_CODE), keep as much of the body as fits, and say what was cut."""
+    doc = dict(attributes)
+    extra = {
+        "ERROR_CODE": PAYLOAD_TOO_LARGE,
+        "ORIGINAL_ERROR_CODE": doc.get("ERROR_CODE", ""),
+        "ERROR_MESSAGE": f"body of {utf8_bytes(body)} bytes leaves no room for the DLQ attributes; "
+        "BODY_SHA256 is the whole body's digest, the body kept is its start",
+        "BODY_BYTES": str(utf8_bytes(body)),
+        "BODY_SHA256": hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest(),
+    }
+    fitted = tuple(sorted({**doc, **extra}.items()))
+    room = limit - message_bytes("", fitted)
+    return _trim_utf8(body, room), fitted
+
+
+def too_large(body: str, attributes: Attributes, limit: int = MAX_MESSAGE_BYTES) -> bool:
+    """Even with ``ERROR_MESSAGE`` trimmed away, body and attributes exceed ``limit``."""
+    rest = tuple((k, v) for k, v in attributes if k != "ERROR_MESSAGE")
+    return message_bytes(body, rest) + len("ERROR_MESSAGE") + len("String") > limit
+
+
+def offloaded(body: str, attributes: Attributes, location: str) -> tuple[str, Attributes]:
+    """The dead letter of a body stored elsewhere: a small JSON pointer as the body, ``PAYLOAD_TOO_LARGE``
+    with the original code kept, and ``BODY_LOCATION`` / ``BODY_BYTES`` / ``BODY_SHA256``."""
+    doc = dict(attributes)
+    size, digest = utf8_bytes(body), hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    extra = {
+        "ERROR_CODE": PAYLOAD_TOO_LARGE,
+        "ORIGINAL_ERROR_CODE": doc.get("ERROR_CODE", ""),
+        "BODY_LOCATION": location,
+        "BODY_BYTES": str(size),
+        "BODY_SHA256": digest,
+    }
+    pointer = json.dumps({"payloadTooLarge": {"location": location, "bytes": size, "sha256": digest}})
+    return pointer, tuple(sorted({**doc, **extra}.items()))
+
+
+def fit_dead_letter(
+    body: str, attributes: Attributes, limit: int = MAX_MESSAGE_BYTES
+) -> tuple[str, Attributes]:
+    """A dead letter that SQS accepts (``limit`` bytes with its attributes), attributes always kept.
+
+    1. it fits: unchanged;  2. trimming ``ERROR_MESSAGE`` makes it fit: trimmed (marked ``…[trimmed]``);
+    3. the body alone is too large: ``PAYLOAD_TOO_LARGE`` (see ``_too_large``)."""
+    trimmed = _trim_error_message(body, attributes, limit)
+    if message_bytes(body, trimmed) <= limit:
+        return body, trimmed
+    return _too_large(body, attributes, limit)

@@ -5,7 +5,8 @@
     │   ├── ConfigValidationError     schema/cross-field problems; ``.issues`` lists every one with its path
     │   ├── ConfigNotFound            no config stored for a client
     │   ├── ConfigInvalid             stored config does not validate (wraps a ConfigValidationError)
-    │   └── ConfigUnavailable         the store could not be read (S3/SSM/disk I/O)
+    │   ├── ConfigUnavailable         the store could not be read (S3/SSM/disk I/O)
+    │   └── ConfigConflict            a conditional write lost a race: the document changed since it was read
     ├── PoisonMessage                 a queue message body can never be delivered (``.code``, ``.reason``)
     │   └── TargetNotFound            the envelope names a target the client config does not have
     ├── SigningError                  a signing secret is missing or malformed
@@ -65,6 +66,10 @@ class ConfigInvalid(ConfigError):
 
 class ConfigUnavailable(ConfigError):
     """The configuration store could not be read (transient: retry later)."""
+
+
+class ConfigConflict(ConfigError):
+    """A conditional config write found the stored document changed since it was read (nothing written)."""
 
 
 class PoisonMessage(DeliveryError):

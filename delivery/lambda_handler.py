@@ -93,13 +93,14 @@ def build_state(environ: Mapping[str, str]) -> LambdaState:
         return LambdaState(loop, Consumer("", queue, dlq, MissingClientId()), None, sqs_client)
     resources = open_resources(settings, environ)
     processor: BatchProcessor = resources.pipeline_for(settings.client_id)
-    return LambdaState(loop, Consumer(settings.client_id, queue, dlq, processor), resources, sqs_client)
+    consumer = Consumer(settings.client_id, queue, dlq, processor, resources.bodies)
+    return LambdaState(loop, consumer, resources, sqs_client)
 
 
 async def handle_event(event: Mapping[str, Any], consumer: Consumer) -> dict[str, list[dict[str, str]]]:
     messages = [received_from_lambda_record(r) for r in event.get("Records", [])]
     decided = await consumer.processor.process(messages)
-    report = await settle(decided, consumer.queue, consumer.dlq, delete_settled=False)
+    report = await settle(decided, consumer.queue, consumer.dlq, delete_settled=False, bodies=consumer.bodies)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in report.failed_ids]}
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import boto3
 
+from delivery.runtime.batches import plan_batches
+from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 from harness.environment import Environment
 from harness.events import RUN_ID_ATTRIBUTE, message_id_of_body
 from harness.waits import eventually
@@ -98,21 +100,21 @@ class Queues:
         self.sqs.close()
 
     def send(self, queue_url: str, bodies: Iterable[str]) -> list[str]:
-        """Send bodies in batches of 10 with the run-id attribute; returns SQS message ids in order."""
+        """Send bodies with the run-id attribute, in batches cut by count and bytes (the engine's batcher);
+        returns SQS message ids in order. A body over SQS's size limit is a test mistake: ValueError."""
         attrs = {RUN_ID_ATTRIBUTE: {"DataType": "String", "StringValue": self.run_id}}
-        ids: list[str] = []
         items = list(bodies)
-        for start in range(0, len(items), 10):
-            chunk = items[start : start + 10]
-            entries = [
-                {"Id": str(i), "MessageBody": b, "MessageAttributes": attrs} for i, b in enumerate(chunk)
-            ]
+        plan = plan_batches([message_bytes(b, {RUN_ID_ATTRIBUTE: self.run_id}) for b in items])
+        if plan.oversized:
+            raise ValueError(f"bodies {list(plan.oversized)} exceed SQS's {MAX_MESSAGE_BYTES}-byte limit")
+        ids: dict[int, str] = {}
+        for batch in plan.batches:
+            entries = [{"Id": str(i), "MessageBody": items[i], "MessageAttributes": attrs} for i in batch]
             reply = self.sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
             if reply.get("Failed"):
                 raise RuntimeError(f"SQS send to {queue_url} failed: {reply['Failed']}")
-            by_id = {int(ok["Id"]): ok["MessageId"] for ok in reply["Successful"]}
-            ids.extend(by_id[i] for i in range(len(chunk)))
-        return ids
+            ids.update((int(ok["Id"]), ok["MessageId"]) for ok in reply["Successful"])
+        return [ids[i] for i in range(len(items))]
 
     @contextlib.contextmanager
     def _scan(self, queue_url: str, rounds: int) -> Iterator[_Scan]:

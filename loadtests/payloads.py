@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from delivery.runtime.sqs_limits import sqs_json
+
 
 def _iso(epoch_ms: int) -> str:
     return (
@@ -46,4 +48,4 @@ def envelope_body(message_id: str, publish_ms: int, *, subscription_id: str, tar
         "subscriptionId": subscription_id,
         "targetId": target_id,
     }
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+    return sqs_json(json.dumps(envelope, separators=(",", ":"), ensure_ascii=False))

@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from delivery.runtime.batches import plan_batches
+from delivery.runtime.sqs_limits import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, message_bytes
 from loadtests import names
 from loadtests.message_ids import make_message_id
 from loadtests.payloads import envelope_body
 from loadtests.profiles import Lane
 
-MAX_BATCH = 10  # SQS SendMessageBatch limit
+MAX_BATCH = MAX_BATCH_ENTRIES  # SQS SendMessageBatch limit (the batcher also cuts by bytes)
 
 
 class RequestHook(Protocol):
@@ -36,6 +38,10 @@ class PublishFailed(Exception):
 class _Prepared:
     message_id: str
     body: str
+
+
+def _too_long(body: str) -> str:
+    return f"MessageTooLong: {message_bytes(body)} bytes, limit {MAX_MESSAGE_BYTES}"
 
 
 def _epoch_ms() -> int:
@@ -73,6 +79,9 @@ class SqsPublishClient:
         name = names.publish_name(batch=False, deliverable=lane.deliverable)
         started = time.perf_counter()
         error: Exception | None = None
+        if message_bytes(prepared.body) > MAX_MESSAGE_BYTES:
+            self._report(name, started, len(prepared.body), PublishFailed(_too_long(prepared.body)))
+            return
         try:
             self.sqs.send_message(QueueUrl=lane.target.queue_url, MessageBody=prepared.body)
         except Exception as exc:  # any boto/network failure is a failed publish, reported to Locust
@@ -80,21 +89,31 @@ class SqsPublishClient:
         self._report(name, started, len(prepared.body), error)
 
     def send_batch(self, lane: Lane, count: int) -> None:
+        """``count`` messages in SendMessageBatch calls cut by count and bytes (``delivery.runtime.batches``);
+        a message over SQS's size limit is reported failed without being sent, its neighbours go on."""
         if not 1 <= count <= MAX_BATCH:
             raise ValueError(f"batch size must be 1..{MAX_BATCH}, got {count}")
         publish_ms = self._clock_ms()
         batch = [self._prepare(lane, publish_ms) for _ in range(count)]
         name = names.publish_name(batch=True, deliverable=lane.deliverable)
-        entries = [{"Id": str(i), "MessageBody": p.body} for i, p in enumerate(batch)]
+        plan = plan_batches([message_bytes(p.body) for p in batch])
+        started = time.perf_counter()
+        for index in plan.oversized:
+            self._report(name, started, len(batch[index].body), PublishFailed(_too_long(batch[index].body)))
+        for indexes in plan.batches:
+            self._send_planned(lane, name, [(i, batch[i]) for i in indexes])
+
+    def _send_planned(self, lane: Lane, name: str, items: list[tuple[int, _Prepared]]) -> None:
+        entries = [{"Id": str(i), "MessageBody": p.body} for i, p in items]
         started = time.perf_counter()
         failed: dict[int, Exception] = {}
         try:
             reply = self.sqs.send_message_batch(QueueUrl=lane.target.queue_url, Entries=entries)
             for entry in reply.get("Failed", []):
                 failed[int(entry["Id"])] = PublishFailed(f"{entry.get('Code')}: {entry.get('Message')}")
-        except Exception as exc:  # the whole call failed: every entry failed
-            failed = dict.fromkeys(range(count), PublishFailed(f"{type(exc).__name__}: {exc}"))
-        for index, prepared in enumerate(batch):
+        except Exception as exc:  # the whole call failed: every entry of it failed
+            failed = {i: PublishFailed(f"{type(exc).__name__}: {exc}") for i, _ in items}
+        for index, prepared in items:
             self._report(name, started, len(prepared.body), failed.get(index))
 
     def _report(self, name: str, started: float, length: int, error: Exception | None) -> None:

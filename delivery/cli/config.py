@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from delivery.config.json_types import strict_json
+
 
 def register(subparsers: Any) -> None:
     config = subparsers.add_parser("config", help="client config tools")
@@ -31,9 +33,11 @@ def problems_in(path: Path, *, strict: bool) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         return [f"cannot read file: {exc.__class__.__name__}: {exc}"]
     try:
-        document = json.loads(text)
+        document = strict_json(text)
     except json.JSONDecodeError as exc:
         return [f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
+    except ValueError as exc:
+        return [f"invalid JSON: {exc}"]
     try:
         parse_client_config(document, strict=strict)
     except ConfigValidationError as exc:

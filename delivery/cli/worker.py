@@ -3,7 +3,7 @@
     callbacks worker --client acme [--client beta] [--queue-prefix callbacks-local] [--burst]
     callbacks worker --client acme --queue-url URL --dlq-url URL --config-dir fixtures/clients ...
     callbacks worker --client acme --metrics-port 9100 [--metrics-host 127.0.0.1]   (Prometheus /metrics)
-    callbacks redrive --client acme [--target T] [--error-code C] [--limit N] [--dry-run]
+    callbacks redrive --client acme [--target T] [--error-code C] [--limit N] [--dry-run] [--rate N/s]
 
 Flags override the environment variables of ``Settings.from_env`` (which are read here, at the edge). Queue
 URLs default to the contract names ``<prefix>-<clientId>-delivery-queue`` / ``-delivery-dlq-queue``.
@@ -31,6 +31,15 @@ def _bounded(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _rate(text: str) -> float:
+    from delivery.runtime.pacing import parse_rate
+
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _queue_flags(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +91,12 @@ def register(subparsers: Any) -> None:
     redrive.add_argument("--error-code", help="only messages whose ERROR_CODE is this")
     redrive.add_argument("--limit", type=_bounded(1), help="move at most this many messages")
     redrive.add_argument("--dry-run", action="store_true", help="count what would move; change nothing")
+    redrive.add_argument(
+        "--rate",
+        type=_rate,
+        metavar="N/s",
+        help="send at most N messages a second (default: per target, 80%% of its invocationRateLimit)",
+    )
     redrive.set_defaults(handler=run_redrive)
 
 

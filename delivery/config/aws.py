@@ -14,9 +14,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from delivery.config.sources import (
     CONFIG_SUFFIX,
     DEFAULT_CONFIG_PREFIX,
+    ConfigConflict,
     ConfigInvalid,
     ConfigNotFound,
     ConfigUnavailable,
+    Versioned,
     _OwnedClient,
     check_client_id,
     dump_app_map,
@@ -24,6 +26,8 @@ from delivery.config.sources import (
 )
 
 S3_NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+# a conditional write lost: 412 (the ETag moved), 409 (a concurrent conditional write is in progress)
+S3_CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 
 
 def error_code(exc: BaseException) -> str:
@@ -66,12 +70,41 @@ class S3ConfigStore:
             raise ConfigInvalid(f"S3 response body was empty for client '{client_id}'")
         return body
 
+    def read_versioned(self, client_id: str) -> Versioned:
+        """The object and its ETag (S3's version for a conditional write)."""
+        key = self.key_of(client_id)
+        with unavailable_on_aws_errors(f"Reading s3://{self.bucket}/{key}"):
+            try:
+                response = self._client.client.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if error_code(exc) in S3_NOT_FOUND_CODES:
+                    return Versioned(None, None)
+                raise
+            body: bytes = response["Body"].read()
+        if not body:
+            raise ConfigInvalid(f"S3 response body was empty for client '{client_id}'")
+        return Versioned(body, str(response["ETag"]))
+
     def write(self, client_id: str, data: bytes) -> None:
         key = self.key_of(client_id)
         with unavailable_on_aws_errors(f"Writing s3://{self.bucket}/{key}"):
             self._client.client.put_object(
                 Bucket=self.bucket, Key=key, Body=data, ContentType="application/json"
             )
+
+    def write_if(self, client_id: str, data: bytes, version: str | None) -> None:
+        """A conditional PUT: ``If-Match: <ETag>``, or ``If-None-Match: *`` when nothing was stored."""
+        key = self.key_of(client_id)
+        condition = {"IfNoneMatch": "*"} if version is None else {"IfMatch": version}
+        with unavailable_on_aws_errors(f"Writing s3://{self.bucket}/{key}"):
+            try:
+                self._client.client.put_object(
+                    Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", **condition
+                )
+            except ClientError as exc:
+                if error_code(exc) in S3_CONFLICT_CODES:
+                    raise ConfigConflict(f"s3://{self.bucket}/{key} changed since it was read") from None
+                raise
 
     def list_ids(self) -> list[str]:
         ids: list[str] = []
@@ -114,6 +147,16 @@ class SsmAppMapStore:
         kwargs: dict[str, Any] = {"Overwrite": True} if exists else {"Type": "SecureString"}
         with unavailable_on_aws_errors(f"Writing SSM parameter '{self.parameter_name}'"):
             self._client.client.put_parameter(Name=self.parameter_name, Value=dump_app_map(mapping), **kwargs)
+
+    def update(self, client_id: str, application_id: str) -> dict[str, str]:
+        """Read-modify-write. SSM has no conditional put: two updates at the same instant can still race."""
+        try:
+            mapping = self.read()
+        except ConfigNotFound:
+            mapping = {}
+        mapping[client_id] = application_id
+        self.write(mapping)
+        return mapping
 
     def describe(self) -> str:
         return "SSM map"

@@ -7,7 +7,6 @@ Concurrent calls from several threads may load the same entry twice; that is har
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from delivery.config.client import ClientConfig, parse_client_config
+from delivery.config.json_types import strict_json
 from delivery.config.sources import AppMapStore, ConfigStore
 from delivery.errors import ConfigError, ConfigInvalid, ConfigNotFound, ConfigValidationError
 from delivery.observe.logs import log
@@ -38,7 +38,7 @@ class _Entry(Generic[T]):
 def parse_stored_config(client_id: str, raw: bytes) -> ClientConfig:
     """Pure: stored bytes -> ClientConfig, or ``ConfigInvalid`` naming the client and every bad path."""
     try:
-        data: Any = json.loads(raw)
+        data: Any = strict_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigInvalid(f"Invalid client config for '{client_id}': invalid JSON: {exc}") from exc
     try:

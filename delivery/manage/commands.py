@@ -7,11 +7,11 @@ validate + save (``delivery.manage.persist.save_config``), print warnings and th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from delivery.config.json_types import strict_json
 from delivery.errors import ConfigNotFound
 from delivery.manage import edits
 from delivery.manage.edits import Doc, Refusal
@@ -20,11 +20,11 @@ from delivery.manage.persist import (
     config_store,
     dump_json,
     guarded,
-    load_config,
     report,
     report_write,
     require_config,
     save_config,
+    update_config,
     validate,
     warn,
 )
@@ -46,7 +46,7 @@ def read_document(json_text: str | None, file_name: str | None) -> Any:
         except (OSError, UnicodeDecodeError) as exc:
             raise Refusal(f"cannot read {file_name}: {exc}") from exc
     try:
-        return json.loads(json_text or "")
+        return strict_json(json_text or "")
     except ValueError as exc:
         raise Refusal(f"failed to parse JSON input: {exc}") from exc
 
@@ -86,10 +86,7 @@ def clients_list(args: argparse.Namespace) -> int:
 def _edit(args: argparse.Namespace, create: bool, edit: Any, message: str, **extra: Any) -> int:
     """Load (or start) the client's document, apply ``edit(doc) -> warnings``, validate, save, report."""
     with config_store(args) as store:
-        doc = load_config(store, args.client) if create else require_config(store, args.client)
-        doc = doc if doc is not None else edits.empty_config(args.client)
-        warnings = edit(doc)
-        stored = save_config(store, args.client, doc, dry_run=args.dry_run)
+        stored, warnings = update_config(store, args.client, edit, create=create, dry_run=args.dry_run)
         warn(warnings)
         report_write(args, store, message, stored, **extra)
     return 0
@@ -262,13 +259,14 @@ def targets_set_certificate(args: argparse.Namespace) -> int:
 @guarded
 def applications_map_add(args: argparse.Namespace) -> int:
     with app_map_store(args) as store:
-        try:
-            mapping = store.read()
-        except ConfigNotFound:
-            mapping = {}
-        mapping[args.client] = args.application
-        if not args.dry_run:
-            store.write(mapping)
+        if args.dry_run:
+            try:
+                mapping = store.read()
+            except ConfigNotFound:
+                mapping = {}
+            mapping[args.client] = args.application
+        else:
+            mapping = store.update(args.client, args.application)
         message = f"applicationId {args.application} mapped for client {args.client}"
         prefix = f"Dry run: nothing written to {store.describe()}. " if args.dry_run else ""
         report(args, {"message": message, "dryRun": args.dry_run, "map": mapping}, [prefix + message])

@@ -1,5 +1,10 @@
 """I/O for the management CLI: choosing a store from flags/env, load -> edit -> validate -> save, output.
 
+Every edit goes through ``update_config``: read the document with its version, apply the edit (a pure
+function of the document), validate, and write only if the stored version is unchanged (``write_if``). A
+lost race re-reads and re-applies the edit, up to ``EDIT_ATTEMPTS`` times, then fails with a clear conflict
+error and writes nothing. A whole-document put (``clients put``) replaces whatever is stored.
+
 Every write goes through ``save_config``: the whole document is re-validated with ``parse_client_config``
 (``Config validation failed:`` + one ``path: message`` line per issue) and nothing is written on failure or
 with ``--dry-run``. Warnings go to stderr as ``WARNING: ...``; results go to stdout (text, or JSON with
@@ -28,8 +33,8 @@ from delivery.config.store import (
     SsmAppMapStore,
     parse_stored_config,
 )
-from delivery.errors import ConfigError, ConfigValidationError
-from delivery.manage.edits import AlreadyAbsent, Doc, Refusal
+from delivery.errors import ConfigConflict, ConfigError, ConfigValidationError
+from delivery.manage.edits import AlreadyAbsent, Doc, Refusal, empty_config
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -104,15 +109,52 @@ def validate(doc: object, heading: str = "Config validation failed:") -> ClientC
         raise Refusal(heading + "\n" + "\n".join(str(i) for i in exc.issues)) from exc
 
 
-def save_config(store: ConfigStore, client_id: str, doc: Doc, *, dry_run: bool) -> Doc:
-    """Validate the whole document, then write it (unless ``dry_run``); returns the stored JSON dict."""
+def checked(doc: Doc, client_id: str) -> Doc:
+    """The validated document as it will be stored (its ``clientId`` must be ``client_id``)."""
     config = validate(doc)
     if config.client_id != client_id:
         raise Refusal(f"clientId in config ('{config.client_id}') does not match --client ('{client_id}')")
-    stored = config.to_json_dict()
+    return config.to_json_dict()
+
+
+def save_config(store: ConfigStore, client_id: str, doc: Doc, *, dry_run: bool) -> Doc:
+    """Validate the whole document, then write it (unless ``dry_run``); returns the stored JSON dict."""
+    stored = checked(doc, client_id)
     if not dry_run:
         store.write(client_id, dump_json(stored).encode())
     return stored
+
+
+EDIT_ATTEMPTS = 8
+Edit = Callable[[Doc], list[str]]  # changes the document in place; returns warnings
+
+
+def update_config(
+    store: ConfigStore, client_id: str, edit: Edit, *, create: bool, dry_run: bool
+) -> tuple[Doc, list[str]]:
+    """Read (with version) -> ``edit`` -> validate -> conditional write, retried on a lost race."""
+    for _ in range(EDIT_ATTEMPTS):
+        current = store.read_versioned(client_id)
+        if current.data is None and not create:
+            raise Refusal(f"No configuration found for client '{client_id}'")
+        doc = (
+            empty_config(client_id)
+            if current.data is None
+            else parse_stored_config(client_id, current.data).to_json_dict()
+        )
+        warnings = edit(doc)
+        stored = checked(doc, client_id)
+        if dry_run:
+            return stored, warnings
+        try:
+            store.write_if(client_id, dump_json(stored).encode(), current.version)
+        except ConfigConflict:
+            continue
+        return stored, warnings
+    raise Refusal(
+        f"config for client '{client_id}' in {store.describe()} kept changing while this edit was applied "
+        f"({EDIT_ATTEMPTS} attempts); nothing written, run the command again"
+    )
 
 
 def dump_json(value: object) -> str:

@@ -19,11 +19,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from delivery.config.store import cached_configs_from_env
+from delivery.config.store import CONFIG_BUCKET_ENV, CONFIG_DIR_ENV, cached_configs_from_env
 from delivery.observe import logs
 from delivery.observe.emf import EmfEmitter
 from delivery.router.routing import RouterDeps, route_events
 from delivery.router.settings import RouterSettings
+from delivery.runtime.offload import body_store_at
 from delivery.runtime.settings import SettingsError, lambda_metrics_problems
 from delivery.runtime.sqs import received_from_lambda_record
 
@@ -45,6 +46,7 @@ def build_deps(environ: Mapping[str, str], *, lambda_runtime: bool = True) -> Ro
         dlq_url=settings.dlq_url,
         message_root_uri=settings.message_root_uri,
         metrics=EmfEmitter(settings.metrics_namespace, {"Environment": settings.environment}),
+        bodies=body_store_at(environ.get(CONFIG_DIR_ENV), environ.get(CONFIG_BUCKET_ENV)),
     )
 
 

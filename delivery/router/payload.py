@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit
 
 from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, StatusEvent
 from delivery.router.vocabulary import CallbackType
+from delivery.runtime.sqs_limits import sqs_json
 
 IDEMPOTENCY_FIELDS: Final = ("attributes", "eventId", "type")
 _PLAN_KEYS: Final = ("id", "name", "version", "createdDate")
@@ -158,8 +159,10 @@ def payload_json(event: StatusEvent, root_uri: str) -> str:
 
 def envelope_body(payload_json: str, subscription_id: str, target_id: str) -> str:
     """The delivery-queue body ``{"payload": ..., "subscriptionId": ..., "targetId": ...}`` (compact JSON,
-    identical to serialising the whole object at once, without re-encoding the payload per target)."""
+    identical to serialising the whole object at once, without re-encoding the payload per target).
+    Characters SQS refuses (U+FFFE, U+FFFF, lone surrogates) are written as ``\\uXXXX`` escapes: the
+    caller escapes ``payload_json`` once per event (``sqs_json``), the ids are escaped here."""
     return (
-        f'{{"payload":{payload_json},"subscriptionId":{_string(subscription_id)},'
-        f'"targetId":{_string(target_id)}}}'
+        f'{{"payload":{payload_json},"subscriptionId":{sqs_json(_string(subscription_id))},'
+        f'"targetId":{sqs_json(_string(target_id))}}}'
     )

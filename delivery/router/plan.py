@@ -10,6 +10,9 @@ Config outcomes (T8 "config missing vs unreadable vs invalid"):
 - unavailable (I/O) → RETRY, the record stays on the inbound queue;
 - invalid (schema, or its ``clientId`` differs from the file name, T7.7) → DEAD_LETTER with
   ``CLIENT_CONFIG_INVALID`` so the event is kept for a redrive once the config is fixed.
+
+An event whose envelope would exceed ``MAX_ENVELOPE_BYTES`` (256 KiB less room for the worker's DLQ
+attributes) is dead-lettered with ``ENVELOPE_TOO_LARGE``: SQS would refuse it on every retry.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from delivery.router.events import Rejection, StatusEvent
 from delivery.router.matching import ClientRoutes, match_event
 from delivery.router.payload import envelope_body, payload_json
 from delivery.router.vocabulary import ErrorCode
+from delivery.runtime.sqs_limits import MAX_ENVELOPE_BYTES, sqs_json, utf8_bytes
 
 
 class Fate(StrEnum):
@@ -131,6 +135,13 @@ def _event_result(index: int, event: StatusEvent, fate: Fate, reason: str, **ext
     )
 
 
+def _largest_envelope_bytes(deliveries: tuple[Delivery, ...]) -> int:
+    """UTF-8 size of the largest envelope; 0 when all are surely small (a character is at most 4 bytes)."""
+    if 4 * max((len(d.body) for d in deliveries), default=0) <= MAX_ENVELOPE_BYTES:
+        return 0
+    return max(utf8_bytes(d.body) for d in deliveries)
+
+
 def plan_record(
     index: int, decoded: StatusEvent | Rejection, routes: RoutesOrProblem | None, root_uri: str
 ) -> RecordResult:
@@ -147,7 +158,7 @@ def plan_record(
     if not match.matched:
         return _event_result(index, event, Fate.FILTERED_OUT, "no_matching_subscription")
     try:
-        payload = payload_json(event, root_uri)
+        payload = sqs_json(payload_json(event, root_uri))  # once per event, not per envelope
     except UnicodeEncodeError as exc:  # a lone surrogate (JSON "\ud800"): no valid UTF-8, SQS refuses it
         message = f"data: contains text that is not valid Unicode ({exc.reason} at position {exc.start})"
         code = ErrorCode.INVALID_EVENT.value
@@ -158,5 +169,10 @@ def plan_record(
             for target_id, sub_id in match.deliveries
         ]
     )
+    largest = _largest_envelope_bytes(deliveries)
+    if largest > MAX_ENVELOPE_BYTES:
+        code = ErrorCode.ENVELOPE_TOO_LARGE.value
+        message = f"envelope of {largest} bytes exceeds the {MAX_ENVELOPE_BYTES}-byte limit"
+        return _event_result(index, event, Fate.DEAD_LETTERED, code, error_code=code, error_message=message)
     return _event_result(index, event, Fate.ROUTED, "routed", subscription_ids=match.subscription_ids,
                          deliveries=deliveries, envelopes_sent=len(deliveries))  # fmt: skip

@@ -2,8 +2,9 @@
 
     decode + validate (pure)  ->  load configs of the batch's distinct clients (thread, TTL cache)
       -> plan each record (pure: match, transform, serialise envelopes)
-      -> SendMessageBatch envelopes per client queue (≤ 10 per call)   failure -> that record RETRY
-      -> send rejected records to the inbound DLQ with ERROR_CODE / ERROR_MESSAGE   failure -> RETRY
+      -> SendMessageBatch envelopes per client queue (cut by count and bytes)   failure -> that record RETRY
+      -> send rejected records to the inbound DLQ with ERROR_CODE / ERROR_MESSAGE, cut to fit SQS's
+         limits with their attributes kept (``fit_dead_letter``)   failure -> RETRY
       -> logs + metrics
 
 Each record is isolated: nothing that goes wrong for one record changes the fate of another. A record that
@@ -14,6 +15,7 @@ Without a ``dlq_url`` (library use), dead-lettered records are only reported.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from delivery.dead_letter import fit_dead_letter, offloaded, too_large
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import log
 from delivery.router.configs import ConfigLookup, RoutesCache, load_routes
@@ -39,11 +42,13 @@ from delivery.router.plan import (
 from delivery.router.queues import QueueLocator, QueueSender, SendRequest
 from delivery.router.validation import decode_event
 from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI
+from delivery.runtime.offload import BodyStore
 from delivery.runtime.sqs import OutgoingMessage
+from delivery.runtime.sqs_limits import MAX_BATCH_ENTRIES, sqs_json, sqs_text
 
 logger = logging.getLogger("delivery.router")
 RouterInput = str | bytes | Mapping[str, Any]
-SEND_BATCH_LIMIT = 10  # SendMessageBatch maximum
+SEND_BATCH_LIMIT = MAX_BATCH_ENTRIES  # per request; the sender also cuts by bytes (runtime.batches)
 
 
 @dataclass
@@ -56,6 +61,7 @@ class RouterDeps:
     metrics: EmfEmitter | None = None
     offload_config_reads: bool = True  # False only for lookups that never block (in-memory)
     routes_cache: RoutesCache = field(default_factory=RoutesCache)
+    bodies: BodyStore | None = None  # inbound dead-letter bodies too large for the DLQ (beside the configs)
 
     def __post_init__(self) -> None:
         self.message_root_uri = normalise_root_uri(self.message_root_uri)
@@ -71,13 +77,14 @@ class RouterDeps:
         message_root_uri: str = DEFAULT_MESSAGE_ROOT_URI,
         metrics: EmfEmitter | None = None,
         sqs_client: Any | None = None,
+        bodies: BodyStore | None = None,
     ) -> RouterDeps:
         """Deps over real SQS (one boto3 client, created here unless given; ``close()`` closes it)."""
         from delivery.router.queues import SqsQueueLocator, SqsSender
 
         queues = SqsQueueLocator(queue_prefix, queue_urls, client=sqs_client)
         sender = SqsSender(client=queues.client)
-        return cls(configs, queues, sender, dlq_url, message_root_uri, metrics)
+        return cls(configs, queues, sender, dlq_url, message_root_uri, metrics, bodies=bodies)
 
     def close(self) -> None:
         """Close whatever the components own (boto3 clients); components without ``close`` are skipped."""
@@ -168,12 +175,35 @@ def raw_body(event: RouterInput) -> str:
 
 
 def dead_letter_message(record: RecordResult, body: str) -> OutgoingMessage:
-    attributes = {"ERROR_CODE": record.error_code or "", "ERROR_MESSAGE": record.error_message or ""}
+    """The inbound DLQ copy, cut to SQS's size limit with its attributes kept (``fit_dead_letter``)."""
+    fitted_body, fitted = fit_dead_letter(sqs_json(body), _dead_letter_attributes(record))
+    return OutgoingMessage(fitted_body, attributes=dict(fitted))
+
+
+def _dead_letter_attributes(record: RecordResult) -> tuple[tuple[str, str], ...]:
+    attributes = {
+        "ERROR_CODE": record.error_code or "",
+        "ERROR_MESSAGE": sqs_text(record.error_message or ""),
+    }
     if record.event_id:
         attributes["EVENT_ID"] = record.event_id
     if record.client_id:
         attributes["CLIENT_ID"] = record.client_id
-    return OutgoingMessage(body, attributes=attributes)
+    return tuple(sorted(attributes.items()))
+
+
+async def _stored_dead_letter(record: RecordResult, body: str, bodies: BodyStore | None) -> OutgoingMessage:
+    """``dead_letter_message``; a body too large for the DLQ is first stored beside the configs (lossless)."""
+    body, attributes = sqs_json(body), _dead_letter_attributes(record)
+    if bodies is None or not too_large(body, attributes):
+        return dead_letter_message(record, body)
+    digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    location = await bodies.put(f"inbound/{digest}", body)
+    if location is None:
+        return dead_letter_message(record, body)
+    pointer, stored = offloaded(body, attributes, location)
+    fitted_body, fitted = fit_dead_letter(pointer, stored)
+    return OutgoingMessage(fitted_body, attributes=dict(fitted))
 
 
 async def _send_dead_letters(
@@ -182,7 +212,7 @@ async def _send_dead_letters(
     rejected = [r for r in records if r.fate is Fate.DEAD_LETTERED]
     if not rejected or deps.dlq_url is None:
         return records
-    messages = [dead_letter_message(r, raw_body(events[r.position])) for r in rejected]
+    messages = [await _stored_dead_letter(r, raw_body(events[r.position]), deps.bodies) for r in rejected]
     requests: list[SendRequest] = []
     owners: Owners = []
     for start in range(0, len(messages), SEND_BATCH_LIMIT):

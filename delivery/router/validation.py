@@ -14,11 +14,11 @@ Timestamps are RFC 3339 date-times with seconds and a ``Z`` or ``±hh:mm`` offse
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from delivery.config.json_types import strict_json
 from delivery.router.events import (
     Channel,
     ChannelStatusEvent,
@@ -210,8 +210,8 @@ def decode_event(body: str | bytes | Mapping[str, Any]) -> StatusEvent | Rejecti
     """An SQS message body (or an already-decoded event) → ``validate_event``."""
     if isinstance(body, (str, bytes, bytearray)):  # a tuple is faster than a union here
         try:
-            event: object = json.loads(body)
-        except (ValueError, RecursionError) as exc:
+            event: object = strict_json(body)
+        except (ValueError, UnicodeDecodeError) as exc:
             return Rejection(ErrorCode.INVALID_EVENT, (EventIssue("(body)", f"not valid JSON: {exc}"),))
         return validate_event(event)
     return validate_event(dict(body))

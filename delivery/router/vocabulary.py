@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     INVALID_EVENT = "INVALID_EVENT"  # not JSON, not an object, or fields missing/malformed
     UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"  # a well-formed ``type`` the router does not handle
     CLIENT_CONFIG_INVALID = "CLIENT_CONFIG_INVALID"  # the client's stored config does not validate
+    ENVELOPE_TOO_LARGE = "ENVELOPE_TOO_LARGE"  # an envelope would exceed MAX_ENVELOPE_BYTES (sqs_limits)
 
 
 class Metric(StrEnum):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from delivery.models import ReceivedMessage
 from delivery.runtime.sqs import OutgoingMessage, clamp_visibility_s
+from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 
 
 def _wall_ms() -> int:
@@ -51,7 +52,11 @@ class InMemoryQueue:
 
     async def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
         now_ms = self.clock_ms()
-        for msg in messages:
+        failed = []
+        for index, msg in enumerate(messages):
+            if message_bytes(msg.body, msg.attributes) > MAX_MESSAGE_BYTES:  # as SQS: refused, not stored
+                failed.append(str(index))
+                continue
             message_id = str(uuid.uuid4())
             stored = StoredMessage(
                 message_id, msg.body, dict(msg.attributes), now_ms, now_ms + int(msg.delay_s) * 1000
@@ -59,7 +64,7 @@ class InMemoryQueue:
             self._messages[message_id] = stored
             self._reschedule(stored)
         self._wake()
-        return []
+        return failed
 
     async def send_body(self, body: str, **attributes: str) -> None:
         await self.send([OutgoingMessage(body, attributes)])

@@ -5,16 +5,29 @@ attributes describe the last failure, not the message); a redriven message is a 
 window starts again. Each DLQ copy is deleted only after its send succeeded. Messages that do not match the
 filters (and every message in a dry run) are held invisible until the scan ends and then made visible again,
 so one run sees each message once.
+
+Never crashes on a bad entry: a message SQS refuses (too large, say) or a failed call becomes a report line
+``failed <messageId>: <why>`` (the message stays in the DLQ) and the run goes on; each move is a line
+``moved <messageId>``. Sends are paced (``Pacing``; see ``delivery.runtime.pacing``): a paced run may hold a
+matched message hidden for longer than its slot; a run longer than ``SCAN_VISIBILITY_S`` may see a skipped
+message again (it is skipped again).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from delivery.models import ReceivedMessage
+from delivery.observe.logs import log
+from delivery.runtime.pacing import FALLBACK_RATE_PER_S, Pacer
 from delivery.runtime.queue import OutgoingMessage, Queue
+
+_log = logging.getLogger(__name__)
 
 SCAN_VISIBILITY_S = 300  # how long a scanned message stays hidden while the scan runs
 
@@ -52,6 +65,7 @@ class RedriveReport:
     skipped: int = 0  # did not match the filters
     dry_run: bool = False
     moved_ids: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # one per message moved or failed, in order
 
     def summary(self) -> str:
         verb = "would move" if self.dry_run else "moved"
@@ -60,18 +74,93 @@ class RedriveReport:
             f"{self.matched if self.dry_run else self.moved}, failed {self.failed}, skipped {self.skipped}"
         )
 
+    def fail(self, message: ReceivedMessage, why: str) -> None:
+        self.failed += 1
+        self.lines.append(f"failed {message.message_id}: {why}")
+
+
+@dataclass
+class Pacing:
+    """Per-target pacers (``rates`` by TARGET_ID, ``default_rate`` for the rest), or one ``rate`` for all."""
+
+    rates: dict[str, float] = field(default_factory=dict)
+    default_rate: float = FALLBACK_RATE_PER_S
+    rate: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _pacers: dict[str | None, Pacer] = field(default_factory=dict)
+
+    def slot(self, message: ReceivedMessage) -> float:
+        key = None if self.rate is not None else _target_of(message, dict(message.attributes))
+        pacer = self._pacers.get(key)
+        if pacer is None:
+            rate = self.rate if self.rate is not None else self.rates.get(key or "", self.default_rate)
+            pacer = self._pacers[key] = Pacer(rate)
+        return pacer.slot(self.clock())
+
+
+UNPACED = Pacing(rate=float("inf"))
+
+
+def _sendable(batch: Sequence[ReceivedMessage], report: RedriveReport) -> list[ReceivedMessage]:
+    """A dead letter whose body was stored elsewhere (``BODY_LOCATION``) is never sent in its place."""
+    out = []
+    for m in batch:
+        location = dict(m.attributes).get("BODY_LOCATION")
+        if location is None:
+            out.append(m)
+        else:
+            report.fail(m, f"its body is stored at {location} (too large for SQS); redrive it by hand")
+    return out
+
+
+async def _send(
+    batch: Sequence[ReceivedMessage], queue: Queue, report: RedriveReport
+) -> list[ReceivedMessage]:
+    """Send; returns the messages sent. A failed send (one entry or the whole call) is a report line."""
+    try:
+        failed = {int(i) for i in await queue.send([OutgoingMessage(m.body) for m in batch])}
+    except Exception as exc:  # the whole call: every message of it failed, the run goes on
+        failed, why = set(range(len(batch))), f"{type(exc).__name__}: {exc}"
+    else:
+        why = "not accepted by the delivery queue (too large for SQS, or refused)"
+    for i in sorted(failed):
+        report.fail(batch[i], why)
+    return [m for i, m in enumerate(batch) if i not in failed]
+
+
+async def _delete(sent: Sequence[ReceivedMessage], dlq: Queue, report: RedriveReport) -> None:
+    try:
+        not_deleted = set(await dlq.delete(sent)) if sent else set()
+    except Exception as exc:
+        not_deleted = {m.message_id for m in sent}
+        log(_log, "error", "Redrive delete failed", error=f"{type(exc).__name__}: {exc}")
+    for m in sent:
+        if m.message_id in not_deleted:
+            report.fail(m, "sent, but its DLQ copy could not be deleted (it may be redriven twice)")
+        else:
+            report.moved += 1
+            report.moved_ids.append(m.message_id)
+            report.lines.append(f"moved {m.message_id}")
+
 
 async def _move(
-    batch: Sequence[ReceivedMessage], queue: Queue, dlq: Queue, report: RedriveReport
+    batch: Sequence[ReceivedMessage], queue: Queue, dlq: Queue, report: RedriveReport, pacing: Pacing
 ) -> list[ReceivedMessage]:
-    """Send then delete; returns the messages whose send failed (to be released at the end)."""
-    failed_indexes = {int(i) for i in await queue.send([OutgoingMessage(m.body) for m in batch])}
-    sent = [m for i, m in enumerate(batch) if i not in failed_indexes]
-    not_deleted = set(await dlq.delete(sent)) if sent else set()
-    report.moved += len(sent) - len(not_deleted)
-    report.moved_ids += [m.message_id for m in sent if m.message_id not in not_deleted]
-    report.failed += len(failed_indexes) + len(not_deleted)
-    return [m for i, m in enumerate(batch) if i in failed_indexes]
+    """Send (paced) then delete; returns the messages whose send failed (to be released at the end)."""
+    slots = sorted(((pacing.slot(m), i) for i, m in enumerate(batch)), key=lambda p: p[0])
+    failed: list[ReceivedMessage] = []
+    while slots:
+        wait_s = slots[0][0] - pacing.clock()
+        if wait_s > 0:
+            await pacing.sleep(wait_s)
+        now_s = pacing.clock()
+        due = [batch[i] for at, i in slots if at <= now_s]
+        slots = [(at, i) for at, i in slots if at > now_s]
+        sent = await _send(_sendable(due, report), queue, report) if due else []
+        await _delete(sent, dlq, report)
+        failed += [m for m in due if m not in sent]
+    return failed
 
 
 async def redrive(
@@ -82,6 +171,7 @@ async def redrive(
     limit: int | None = None,
     dry_run: bool = False,
     wait_s: int = 1,
+    pacing: Pacing = UNPACED,
 ) -> RedriveReport:
     report = RedriveReport(dry_run=dry_run)
     held: list[ReceivedMessage] = []
@@ -100,7 +190,7 @@ async def redrive(
             if dry_run:
                 held += chosen
             elif chosen:
-                held += await _move(chosen, queue, dlq, report)
+                held += await _move(chosen, queue, dlq, report, pacing)
     finally:
         if held:
             await dlq.change_visibility([(m, 0) for m in held])

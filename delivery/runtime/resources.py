@@ -32,6 +32,7 @@ from delivery.gate.scripts import Gate, GateSettings
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.metrics import MetricsSink
 from delivery.pipeline import Pipeline, PipelineDeps
+from delivery.runtime.offload import BodyStore, body_store_for
 from delivery.runtime.queue import Queue
 from delivery.runtime.redis_conn import connect
 from delivery.runtime.settings import Settings
@@ -73,6 +74,7 @@ class Resources:
     metrics_sink: MetricsSink | None
     in_flight: Limiter  # the first client's CONCURRENCY_LIMIT pool; every further client gets its own
     target_limits: TargetLimits | None = None
+    bodies: BodyStore | None = None  # dead-letter bodies too large for the DLQ (beside the client configs)
     clock_ms: Callable[[], int] = _wall_ms
     rand: Callable[[], float] = field(default=random.random)
     _client_pools: dict[str, Limiter] = field(default_factory=dict, repr=False)
@@ -108,7 +110,7 @@ class Resources:
         return Pipeline(deps)
 
     def consumer_for(self, client_id: str, queue: Queue, dlq: Queue) -> Consumer:
-        return Consumer(client_id, queue, dlq, self.pipeline_for(client_id))
+        return Consumer(client_id, queue, dlq, self.pipeline_for(client_id), self.bodies)
 
     async def close(self) -> None:
         close = getattr(self.transport, "close", None)
@@ -145,4 +147,5 @@ def open_resources(
         target_limits=TargetLimits(
             settings.per_target_limit, settings.concurrency_limit, queue_wait_s=settings.target_queue_wait_s
         ),
+        bodies=body_store_for(settings),
     )

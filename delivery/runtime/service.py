@@ -19,8 +19,9 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from delivery.observe import logs
+from delivery.runtime.pacing import FALLBACK_RATE_PER_S, default_rates
 from delivery.runtime.queue import queue_names
-from delivery.runtime.redrive import RedriveFilter, redrive
+from delivery.runtime.redrive import Pacing, RedriveFilter, redrive
 from delivery.runtime.settings import RedisSettings, Settings, SettingsError, metric_defaults_in_use
 from delivery.runtime.sqs import SqsQueue
 
@@ -210,13 +211,46 @@ async def _start_metrics_server(args: argparse.Namespace, prometheus: Prometheus
 
 
 def redrive_main(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    del environ  # boto3 reads AWS_* itself
-    return _run_async(lambda: _redrive(args))
+    return _run_async(lambda: _redrive(args, environ))
 
 
-async def _redrive(args: argparse.Namespace) -> int:
+def _target_rates(client_id: str, environ: Mapping[str, str]) -> dict[str, float] | None:
+    """``{targetId: invocationRateLimit}`` from the client's config, or None (with a note) when unreadable."""
+    from delivery.config.store import config_store_from_env, parse_stored_config
+    from delivery.errors import ConfigError
+
+    try:
+        store = config_store_from_env(environ)
+        try:
+            raw = store.read(client_id)
+        finally:
+            close = getattr(store, "close", None)
+            if callable(close):
+                close()
+        if raw is None:
+            raise ConfigError(f"no config for client '{client_id}'")
+        config = parse_stored_config(client_id, raw)
+    except ConfigError as exc:
+        print(
+            f"note: pacing at {FALLBACK_RATE_PER_S:g}/s per target, pass --rate N/s to choose ({exc})",
+            file=sys.stderr,
+        )
+        return None
+    return {t.target_id: float(t.invocation_rate_limit) for t in config.targets}
+
+
+def redrive_pacing(args: argparse.Namespace, environ: Mapping[str, str]) -> Pacing:
+    """``--rate`` for every message, else each target at a share of its ``invocationRateLimit``."""
+    if getattr(args, "rate", None) is not None:
+        return Pacing(rate=args.rate)
+    rates = _target_rates(args.client, environ)
+    return Pacing(rates=default_rates(rates or {}))
+
+
+async def _redrive(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     import boto3
 
+    pacing = await asyncio.to_thread(redrive_pacing, args, environ)
     sqs_client = boto3.client("sqs")
     try:
         [(_cid, queue_url, dlq_url)] = await asyncio.to_thread(
@@ -228,10 +262,13 @@ async def _redrive(args: argparse.Namespace) -> int:
             selector=RedriveFilter(target_id=args.target, error_code=args.error_code),
             limit=args.limit,
             dry_run=args.dry_run,
+            pacing=pacing,
         )
     except SettingsError as exc:
         return _fail(list(exc.problems))
     finally:
         sqs_client.close()
+    for line in report.lines:
+        print(line)
     print(report.summary(), flush=True)
     return 1 if report.failed else 0

@@ -1,9 +1,15 @@
 """Settle one batch of outcomes against SQS, the powertools way (STYLE 15).
 
-DEAD_LETTER messages are sent to the DLQ (original body, P10 attributes) in batched sends; then one batched
-delete removes the ACKs and the successfully dead-lettered messages; then one batched visibility change sets
-the RETRY/DEFER delays. A message whose DLQ send failed is left alone: it reappears after the queue's
-visibility timeout (never deleted without its DLQ copy). The caller shields ``settle`` from cancellation.
+DEAD_LETTER messages are sent to the DLQ (original body, P10 attributes) in batched sends cut by count and
+bytes; then one batched delete removes the ACKs and the successfully dead-lettered messages; then one batched
+visibility change sets the RETRY/DEFER delays. A message whose DLQ send failed is left alone: it reappears
+after the queue's visibility timeout (never deleted without its DLQ copy). The caller shields ``settle``
+from cancellation.
+
+A DLQ copy always fits SQS's size limit with its attributes (``fit_dead_letter``): ERROR_MESSAGE is trimmed
+first; a body too large even so is stored in the ``BodyStore`` beside the client configs and the copy
+points to it (``PAYLOAD_TOO_LARGE``, ``BODY_LOCATION``); without a store, or if storing fails, the body is
+cut and its size and SHA-256 kept.
 
 Lambda mode (``delete_settled=False``): the event source mapping deletes every record not reported as a
 failure, so nothing is deleted here; ``report.failed_ids`` are the records to report (RETRY/DEFER after their
@@ -22,8 +28,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from delivery.dead_letter import fit_dead_letter, offloaded, too_large
 from delivery.models import Disposition, ReceivedMessage
 from delivery.observe.logs import log
+from delivery.runtime.offload import BodyStore, body_key
 from delivery.runtime.queue import OutgoingMessage, Queue
 from delivery.stages import Decided
 
@@ -53,11 +61,35 @@ def _by_disposition(decided: Sequence[Decided], *dispositions: Disposition) -> l
     return [d for d in decided if d.outcome.disposition in dispositions]
 
 
-async def _dead_letter(items: list[Decided], dlq: Queue) -> tuple[list[Decided], list[str]]:
+async def _dead_letter_message(decided: Decided, bodies: BodyStore | None) -> OutgoingMessage:
+    """The DLQ copy, cut to SQS's size limit with its attributes kept (``fit_dead_letter``); a body too
+    large even so is stored in ``bodies`` (when there is one) and pointed to (``offloaded``)."""
+    body, attributes = decided.message.body, decided.outcome.dlq_attributes
+    if bodies is not None and too_large(body, attributes):
+        client_id = dict(attributes).get("CLIENT_ID", "unknown")
+        location = await bodies.put(body_key(client_id, decided.message.message_id), body)
+        if location is not None:
+            body, attributes = offloaded(body, attributes, location)
+    body, attributes = fit_dead_letter(body, attributes)
+    if attributes != decided.outcome.dlq_attributes:
+        code = dict(attributes).get("ERROR_CODE")
+        log(
+            _log,
+            "warning",
+            "Dead letter cut to fit SQS",
+            messageId=decided.message.message_id,
+            errorCode=code,
+        )
+    return OutgoingMessage(body, dict(attributes))
+
+
+async def _dead_letter(
+    items: list[Decided], dlq: Queue, bodies: BodyStore | None
+) -> tuple[list[Decided], list[str]]:
     """Send to the DLQ; returns (sent, failed message ids)."""
     if not items:
         return [], []
-    outgoing = [OutgoingMessage(d.message.body, dict(d.outcome.dlq_attributes)) for d in items]
+    outgoing = [await _dead_letter_message(d, bodies) for d in items]
     try:
         failed_indexes = {int(i) for i in await dlq.send(outgoing)}
     except Exception as exc:
@@ -89,11 +121,16 @@ async def _requeue(items: list[Decided], queue: Queue) -> list[str]:
 
 
 async def settle(
-    decided: Sequence[Decided], queue: Queue, dlq: Queue, *, delete_settled: bool = True
+    decided: Sequence[Decided],
+    queue: Queue,
+    dlq: Queue,
+    *,
+    delete_settled: bool = True,
+    bodies: BodyStore | None = None,
 ) -> SettleReport:
     acks = _by_disposition(decided, Disposition.ACK)
     retries = _by_disposition(decided, Disposition.RETRY, Disposition.DEFER)
-    sent, dlq_failed = await _dead_letter(_by_disposition(decided, Disposition.DEAD_LETTER), dlq)
+    sent, dlq_failed = await _dead_letter(_by_disposition(decided, Disposition.DEAD_LETTER), dlq, bodies)
     delete_failed = await _delete([d.message for d in acks + sent], queue) if delete_settled else []
     requeue_failed = await _requeue(retries, queue)
     for message_id in dlq_failed + delete_failed + requeue_failed:
@@ -110,8 +147,14 @@ async def settle(
 class GroupSettler:
     """Settles groups of decided records as they come (``Progress``); ``finish`` settles the rest."""
 
-    def __init__(self, queue: Queue, dlq: Queue, on_started: Callable[[], None] | None = None) -> None:
-        self._queue, self._dlq = queue, dlq
+    def __init__(
+        self,
+        queue: Queue,
+        dlq: Queue,
+        on_started: Callable[[], None] | None = None,
+        bodies: BodyStore | None = None,
+    ) -> None:
+        self._queue, self._dlq, self._bodies = queue, dlq, bodies
         self._on_started = on_started
         self._pending: list[Decided] = []
         self._reported: set[str] = set()
@@ -134,7 +177,7 @@ class GroupSettler:
     async def _run(self) -> None:
         while self._pending:
             items, self._pending = self._pending, []
-            self._reports.append(await settle(items, self._queue, self._dlq))
+            self._reports.append(await settle(items, self._queue, self._dlq, bodies=self._bodies))
 
     async def settled(self) -> None:
         """Wait for the writes already started (never cancels them, even if the caller is cancelled)."""

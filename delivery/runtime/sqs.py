@@ -6,6 +6,7 @@ The rest of the engine sees only ``ReceivedMessage`` values and this small inter
     delete(messages) -> [failed message ids]
     change_visibility([(message, delay_s)]) -> [failed message ids]      (clamped to what SQS allows)
     send([OutgoingMessage]) -> [failed entry indexes]
+    send_entries([OutgoingMessage]) -> [EntryOutcome]   (cut by count and bytes, see ``batches``)
 
 SQS allows a message to stay invisible for 12 h in total, counted from its first receive on AWS and from
 its send time on moto; ``max_visibility_s`` therefore counts from ``SentTimestamp`` (the earlier of the two)
@@ -30,10 +31,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from delivery.models import ReceivedMessage
+from delivery.runtime.batches import EntryOutcome, failed_indexes, plan_batches, too_long
+from delivery.runtime.sqs_limits import (
+    ATTRIBUTE_TYPE,
+    MAX_BATCH_ENTRIES,
+    MAX_DELAY_S,
+    message_bytes,
+    sqs_json,
+    sqs_text,
+)
 
 MAX_VISIBILITY_S = 43_200
 VISIBILITY_MARGIN_S = 60
-BATCH_LIMIT = 10
+BATCH_LIMIT = MAX_BATCH_ENTRIES
 _SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp", "SentTimestamp"]
 LONG_POLL_THREADS = 1024  # an upper bound only: threads are started when no idle one is left
 _long_polls: ThreadPoolExecutor | None = None
@@ -125,7 +135,24 @@ def _chunks(items: Sequence[Any], size: int = BATCH_LIMIT) -> list[Sequence[Any]
 
 
 def _sqs_attributes(attributes: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    return {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items() if v != ""}
+    return {
+        k: {"DataType": ATTRIBUTE_TYPE, "StringValue": sqs_text(v)} for k, v in attributes.items() if v != ""
+    }
+
+
+def _entry(msg: OutgoingMessage) -> dict[str, Any]:
+    """A SendMessageBatch entry (without ``Id``); characters SQS refuses are escaped (body) or replaced."""
+    entry: dict[str, Any] = {"MessageBody": sqs_json(msg.body)}
+    if msg.attributes:
+        entry["MessageAttributes"] = _sqs_attributes(msg.attributes)
+    if msg.delay_s:
+        entry["DelaySeconds"] = max(0, min(int(msg.delay_s), MAX_DELAY_S))
+    return entry
+
+
+def _entry_bytes(entry: Mapping[str, Any]) -> int:
+    attributes = entry.get("MessageAttributes", {})
+    return message_bytes(entry["MessageBody"], [(k, v["StringValue"]) for k, v in attributes.items()])
 
 
 class SqsQueue:
@@ -189,21 +216,46 @@ class SqsQueue:
         return failed
 
     async def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
-        failed: list[str] = []
-        for offset, chunk in enumerate(_chunks(list(messages))):
-            entries = []
-            for i, msg in enumerate(chunk):
-                entry: dict[str, Any] = {"Id": str(i), "MessageBody": msg.body}
-                if msg.attributes:
-                    entry["MessageAttributes"] = _sqs_attributes(msg.attributes)
-                if msg.delay_s:
-                    entry["DelaySeconds"] = max(0, min(int(msg.delay_s), 900))
-                entries.append(entry)
+        return failed_indexes(await self.send_entries(messages))
+
+    async def send_entries(self, messages: Sequence[OutgoingMessage]) -> list[EntryOutcome]:
+        """Send in batches cut by count and bytes (``plan_batches``); one outcome per message, in order.
+
+        A message over the size limit is not sent (``MessageTooLong``); a batch call that fails as a whole
+        with an SQS error is retried entry by entry, so one bad message never fails its neighbours."""
+        entries = [_entry(msg) for msg in messages]
+        sizes = [_entry_bytes(entry) for entry in entries]
+        plan = plan_batches(sizes)
+        outcomes = {i: too_long(i, sizes[i]) for i in plan.oversized}
+        for batch in plan.batches:
+            for outcome in await self._send_batch(batch, entries):
+                outcomes[outcome.index] = outcome
+        return [outcomes[i] for i in range(len(entries))]
+
+    async def _send_batch(
+        self, batch: Sequence[int], entries: Sequence[dict[str, Any]]
+    ) -> list[EntryOutcome]:
+        from botocore.exceptions import ClientError
+
+        try:
             reply = await asyncio.to_thread(
-                self._client.send_message_batch, QueueUrl=self.queue_url, Entries=entries
+                self._client.send_message_batch,
+                QueueUrl=self.queue_url,
+                Entries=[{**entries[i], "Id": str(i)} for i in batch],
             )
-            failed += [str(offset * BATCH_LIMIT + int(f["Id"])) for f in reply.get("Failed", [])]
-        return failed
+        except ClientError as exc:
+            if len(batch) > 1:  # confine the fault: each entry alone
+                return [o for i in batch for o in await self._send_batch([i], entries)]
+            error = exc.response.get("Error", {})
+            return [EntryOutcome(batch[0], False, str(error.get("Code", "")), str(error.get("Message", exc)))]
+        except Exception as exc:  # network or client failure: the whole batch failed, nothing else
+            return [EntryOutcome(i, False, type(exc).__name__, str(exc)) for i in batch]
+        failed = {int(f["Id"]): f for f in reply.get("Failed", [])}
+        return [
+            EntryOutcome(i, False, str(failed[i].get("Code", "")), str(failed[i].get("Message", "")))
+            if i in failed else EntryOutcome(i, True)
+            for i in batch
+        ]  # fmt: skip
 
     async def depth(self) -> tuple[int, int]:
         """(visible, in flight) approximate message counts."""

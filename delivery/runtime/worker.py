@@ -33,6 +33,7 @@ from typing import Protocol
 from delivery.gate.limiter import Once
 from delivery.models import ReceivedMessage
 from delivery.observe.logs import log
+from delivery.runtime.offload import BodyStore
 from delivery.runtime.queue import Queue
 from delivery.runtime.settle import GroupSettler, SettleReport
 from delivery.stages import Decided, Progress
@@ -65,6 +66,7 @@ class Consumer:
     queue: Queue
     dlq: Queue
     processor: BatchProcessor
+    bodies: BodyStore | None = None  # where dead-letter bodies too large for the DLQ go
 
 
 @dataclass
@@ -86,7 +88,7 @@ async def handle_batch(
 ) -> tuple[list[Decided], SettleReport]:
     """Process one received batch, settling each group as it is decided (settle writes that started survive
     cancellation of the caller). ``on_started``: no record of the batch is waiting to start any more."""
-    settler = GroupSettler(consumer.queue, consumer.dlq, on_started)
+    settler = GroupSettler(consumer.queue, consumer.dlq, on_started, consumer.bodies)
     try:
         decided = await consumer.processor.process(messages, settler)
     except asyncio.CancelledError:

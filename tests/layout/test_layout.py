@@ -40,6 +40,9 @@ PURE_MODULES = (
     "delivery.router.payload",
     "delivery.router.matching",
     "delivery.router.plan",
+    "delivery.runtime.sqs_limits",
+    "delivery.runtime.batches",
+    "delivery.runtime.pacing",
 )
 STAGES = ("cli", "config", "gate", "manage", "observe", "router", "runtime", "transport")
 MAX_TOP_LEVEL_MODULES = 15

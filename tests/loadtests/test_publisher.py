@@ -88,3 +88,30 @@ def test_a_refused_call_fails_every_message_it_carried(sqs: Any, queue_url: str)
     assert all(isinstance(e["exception"], PublishFailed) for e in hook.events)
     with pytest.raises(ValueError, match="batch size"):
         client.send_batch(lane(queue_url), 11)
+
+
+class LargeBodies(SqsPublishClient):
+    """Publishes ~250 KB bodies (and one over SQS's limit): only the body builder is replaced."""
+
+    def __init__(self, *args: Any, pads: list[int]) -> None:
+        super().__init__(*args)
+        self._pads = iter(pads)
+
+    def _prepare(self, lane: Lane, publish_ms: int) -> Any:
+        prepared = super()._prepare(lane, publish_ms)
+        body = prepared.body[:-1] + ',"pad":"' + "x" * next(self._pads) + '"}'
+        return type(prepared)(prepared.message_id, body)
+
+
+def test_large_batches_are_cut_by_bytes_and_an_oversized_message_fails_alone(
+    sqs: Any, queue_url: str
+) -> None:
+    hook = RecordingHook()
+    client = LargeBodies(sqs, hook, RUN, pads=[250_000, 250_000, 300_000, 250_000, 250_000, 250_000])
+    client.send_batch(lane(queue_url), 6)  # 1.5 MB in all: more than one SendMessageBatch may carry
+    assert len(hook.events) == 6
+    failed = [e for e in hook.events if e["exception"] is not None]
+    assert len(failed) == 1
+    assert str(failed[0]["exception"]).startswith("MessageTooLong: ")
+    bodies = drain(sqs, queue_url, 5)
+    assert sorted(len(b["pad"]) for b in bodies) == [250_000] * 5

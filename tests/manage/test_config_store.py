@@ -31,6 +31,8 @@ def test_local_store_round_trip_and_listing(tmp_path: Path) -> None:
     assert (tmp_path / "nested" / "dir" / "c1.json").exists()
     assert store.describe() == str(tmp_path / "nested" / "dir")
     assert sorted(p.name for p in (tmp_path / "nested" / "dir").iterdir()) == [
+        ".c1.json.lock",  # the exclusive write locks; no temporary file is left behind
+        ".c2.json.lock",
         "c1.json",
         "c2.json",
         "notes.txt",

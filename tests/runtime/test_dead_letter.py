@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from delivery.dead_letter import dead_letter_attributes, sqs_text
+import hashlib
+import json
+
+from delivery.dead_letter import dead_letter_attributes, fit_dead_letter, offloaded, sqs_text, too_large
 from delivery.models import Disposition, Outcome, ReceivedMessage
 from delivery.runtime.redrive import RedriveFilter
+from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 
 MESSAGE = ReceivedMessage("id", "rh", '{"targetId": "t-body"}', 4, 1_700_000_000_123, 1_700_000_000_000)
 
@@ -45,3 +49,59 @@ def test_redrive_filter_falls_back_to_the_body_for_reference_dead_letters() -> N
     assert RedriveFilter(target_id="t-body").matches(MESSAGE)  # no attributes: the reference's DLQ messages
     assert not RedriveFilter(target_id="other").matches(MESSAGE)
     assert not RedriveFilter(error_code="HTTP_CLIENT_ERROR").matches(MESSAGE)
+
+
+def _attrs(message: str = "boom") -> tuple[tuple[str, str], ...]:
+    outcome = Outcome(Disposition.DEAD_LETTER, "HTTP_CLIENT_ERROR", error_code="HTTP_CLIENT_ERROR",
+                      error_message=message, status_code=400)  # fmt: skip
+    return dead_letter_attributes(outcome, MESSAGE, client_id="c", target_id="t")
+
+
+def test_a_dead_letter_that_fits_is_unchanged() -> None:
+    assert fit_dead_letter("{}", _attrs()) == ("{}", _attrs())
+
+
+def test_error_message_is_trimmed_first_and_the_body_kept_whole() -> None:
+    attrs = _attrs("é" * 1000)
+    body = "b" * (MAX_MESSAGE_BYTES - message_bytes("", attrs) + 100)  # 100 bytes too many
+    fitted_body, fitted = fit_dead_letter(body, attrs)
+    assert fitted_body == body
+    assert message_bytes(fitted_body, fitted) <= MAX_MESSAGE_BYTES
+    message = dict(fitted)["ERROR_MESSAGE"]
+    assert message.endswith("…[trimmed]")
+    assert message.startswith("é" * 900)
+    assert {k: v for k, v in fitted if k != "ERROR_MESSAGE"} == {
+        k: v for k, v in attrs if k != "ERROR_MESSAGE"
+    }
+
+
+def test_a_body_too_large_alone_is_payload_too_large_with_its_attributes_and_digest() -> None:
+    body = "x" * MAX_MESSAGE_BYTES
+    fitted_body, fitted = fit_dead_letter(body, _attrs())
+    doc = dict(fitted)
+    assert message_bytes(fitted_body, fitted) <= MAX_MESSAGE_BYTES
+    assert doc["ERROR_CODE"] == "PAYLOAD_TOO_LARGE"
+    assert doc["ORIGINAL_ERROR_CODE"] == "HTTP_CLIENT_ERROR"
+    assert doc["BODY_BYTES"] == str(MAX_MESSAGE_BYTES)
+    assert doc["BODY_SHA256"] == hashlib.sha256(body.encode()).hexdigest()
+    assert body.startswith(fitted_body)
+    assert len(fitted_body) > MAX_MESSAGE_BYTES - 2048
+    assert {"CLIENT_ID", "TARGET_ID", "STATUS_CODE", "RETRY_ATTEMPTS", "FIRST_RECEIVED_AT"} <= doc.keys()
+
+
+def test_an_offloaded_body_becomes_a_pointer_with_its_location_size_and_digest() -> None:
+    body = "x" * MAX_MESSAGE_BYTES
+    assert too_large(body, _attrs())
+    assert not too_large("x" * 1000, _attrs("m" * 1024))
+    pointer, attrs = offloaded(body, _attrs(), "s3://b/dead-letter-bodies/c/id")
+    doc = dict(attrs)
+    assert json.loads(pointer) == {
+        "payloadTooLarge": {
+            "location": "s3://b/dead-letter-bodies/c/id",
+            "bytes": MAX_MESSAGE_BYTES,
+            "sha256": hashlib.sha256(body.encode()).hexdigest(),
+        }
+    }
+    assert (doc["ERROR_CODE"], doc["ORIGINAL_ERROR_CODE"]) == ("PAYLOAD_TOO_LARGE", "HTTP_CLIENT_ERROR")
+    assert doc["BODY_LOCATION"] == "s3://b/dead-letter-bodies/c/id"
+    assert fit_dead_letter(pointer, attrs) == (pointer, attrs)

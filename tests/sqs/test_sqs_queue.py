@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import boto3
 import pytest
 
+from delivery.models import ReceivedMessage
 from delivery.runtime.sqs import (
     MAX_VISIBILITY_S,
     VISIBILITY_MARGIN_S,
@@ -16,6 +18,7 @@ from delivery.runtime.sqs import (
     max_visibility_s,
     received_from_lambda_record,
 )
+from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES
 
 
 @pytest.fixture
@@ -82,3 +85,46 @@ def test_lambda_record_conversion() -> None:
     msg = received_from_lambda_record(record)
     assert (msg.receive_count, msg.sent_ms, msg.first_receive_ms) == (3, 1_700_000_000_000, 1_700_000_000_500)
     assert msg.attributes == (("ERROR_CODE", "X"),)
+
+
+async def _drain(queue: SqsQueue) -> list[ReceivedMessage]:
+    seen: list[ReceivedMessage] = []
+    while got := await queue.receive(max_messages=10, wait_s=0):
+        seen += got
+        assert await queue.delete(got) == []
+    return seen
+
+
+async def test_large_bodies_with_small_neighbours_are_cut_by_bytes_not_refused(queue: SqsQueue) -> None:
+    big = [OutgoingMessage(f"{i}" + "p" * 250_000, {"KIND": "big"}) for i in range(5)]
+    small = [OutgoingMessage(f"s{i}", {"KIND": "small"}) for i in range(5)]
+    mixed = [m for pair in zip(big, small, strict=True) for m in pair]
+    outcomes = await queue.send_entries(mixed)
+    assert [o.ok for o in outcomes] == [True] * 10  # 10 entries, 1.25 MB: two calls, none refused
+    seen = await _drain(queue)
+    assert sorted(m.body for m in seen) == sorted(m.body for m in mixed)
+    assert all(dict(m.attributes)["KIND"] in {"big", "small"} for m in seen)
+
+
+async def test_an_oversized_message_fails_alone_with_its_own_outcome(queue: SqsQueue) -> None:
+    # 256 KiB counted with the attributes: the body alone fits, with its attribute it does not
+    body = "x" * (MAX_MESSAGE_BYTES - 10)
+    messages = [OutgoingMessage("before"), OutgoingMessage(body, {"NOTE": "12345"}), OutgoingMessage("after")]
+    outcomes = await queue.send_entries(messages)
+    assert [(o.index, o.ok, o.code) for o in outcomes] == [
+        (0, True, ""),
+        (1, False, "MessageTooLong"),
+        (2, True, ""),
+    ]
+    assert await queue.send(messages) == ["1"]
+    assert sorted(m.body for m in await _drain(queue)) == ["after", "after", "before", "before"]
+
+
+async def test_characters_sqs_refuses_are_escaped_in_bodies_and_replaced_in_attributes(
+    queue: SqsQueue,
+) -> None:
+    body = json.dumps({"note": "a\ud800b\ufffe\uffff"}, ensure_ascii=False)
+    assert await queue.send([OutgoingMessage(body, {"ERROR_MESSAGE": "bad \ud800 \uffff"})]) == []
+    [got] = await _drain(queue)
+    assert json.loads(got.body) == {"note": "a\ud800b\ufffe\uffff"}
+    assert dict(got.attributes)["ERROR_MESSAGE"] == "bad \ufffd \ufffd"

@@ -27,7 +27,7 @@ def deterministic_zip(files: Mapping[str, bytes]) -> bytes:
             info.create_system = 3  # Unix, whatever the build machine
             info.external_attr = FILE_MODE << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, files[name], compresslevel=9)
+            archive.writestr(info, files[name], compresslevel=6)
     return buffer.getvalue()
 
 

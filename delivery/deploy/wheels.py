@@ -17,7 +17,6 @@ from pathlib import Path
 
 from delivery.deploy.requirements import Platform
 
-
 _WHEEL_LINE = re.compile(r"^\s*(?:Saved|File was already downloaded) (.+\.whl)\s*$", re.MULTILINE)
 
 
@@ -26,7 +25,15 @@ class WheelError(RuntimeError):
 
 
 def download_command(requirements: Sequence[str], platform: Platform, dest: Path) -> list[str]:
-    command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "--progress-bar",
+        "off",
+    ]
     command += ["--dest", str(dest), "--only-binary=:all:", "--implementation", "cp"]
     command += ["--python-version", platform.python, "--abi", platform.abi, "--abi", "abi3", "--abi", "none"]
     for tag in platform.pip_platforms:

@@ -39,8 +39,10 @@ PURE_MODULES = (
     "delivery.router.payload",
     "delivery.router.matching",
     "delivery.router.plan",
+    "delivery.deploy.requirements",
+    "delivery.deploy.archive",
 )
-STAGES = ("cli", "config", "gate", "manage", "observe", "router", "runtime", "transport")
+STAGES = ("cli", "config", "deploy", "gate", "manage", "observe", "router", "runtime", "transport")
 MAX_TOP_LEVEL_MODULES = 15
 
 

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "delivery.cli.worker",  # worker / redrive
     "delivery.cli.router",  # router
     "delivery.cli.package",  # package lambda
+    "delivery.cli.deploy",  # deploy render (+ deploy environment from the harness)
     "harness.cli_local",  # local up / demo
 )
 

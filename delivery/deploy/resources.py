@@ -141,6 +141,8 @@ def delivery_env(plan: EnvironmentPlan, client: ClientPlan) -> Json:
         "TOKEN_BUCKET_BURST_CAPACITY": ref("TokenBucketBurstCapacity"),
         "CB_RECOVERY_PERIOD_MS": ref("CbRecoveryPeriodMs"),
         "CB_COOLDOWN_PERIOD_MS": ref("CbCooldownPeriodMs"),
+        "CB_PROBE_RATE_LIMIT": ref("CbProbeRateLimit"),
+        "REQUEST_TIMEOUT_MS": ref("RequestTimeoutMs"),
         **redis_env(plan),
     }
     if client.mtls:

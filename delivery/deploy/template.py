@@ -71,6 +71,8 @@ def parameters(plan: EnvironmentPlan) -> dict[str, Json]:
         "TokenBucketBurstCapacity": _param("String", "gate burst cap (tokens)", "2250"),
         "CbRecoveryPeriodMs": _param("String", "breaker recovery ramp (ms)", "600000"),
         "CbCooldownPeriodMs": _param("String", "breaker cooldown (ms)", "120000"),
+        "CbProbeRateLimit": _param("String", "half-open probes per second (empty: 1/60)", ""),
+        "RequestTimeoutMs": _param("String", "total deadline of one delivery attempt (empty: 30000)", ""),
         "DlqAlarmThreshold": _param("Number", "DLQ depth that raises the alarm", 1, MinValue=1),
         "RouterMaximumConcurrency": _param(
             "Number", "router event source maximum concurrency", 5, MinValue=2, MaxValue=1000

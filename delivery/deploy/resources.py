@@ -145,12 +145,10 @@ def delivery_env(plan: EnvironmentPlan, client: ClientPlan) -> Json:
         "REQUEST_TIMEOUT_MS": ref("RequestTimeoutMs"),
         **redis_env(plan),
     }
-    if client.mtls:
-        env |= {
-            "MTLS_CERT_S3_BUCKET": ref("MtlsCertS3Bucket"),
-            "MTLS_CERT_S3_KEY": ref("MtlsCertS3Key"),
-            "MTLS_CA_S3_KEY": ref("MtlsCaS3Key"),
-        }
+    if plan.mtls:  # the CA is trust, not identity: every function adds it (empty: system trust only)
+        env |= {"MTLS_CERT_S3_BUCKET": ref("MtlsCertS3Bucket"), "MTLS_CA_S3_KEY": ref("MtlsCaS3Key")}
+    if client.mtls:  # the client certificate and its private key: only where a target uses mTLS
+        env["MTLS_CERT_S3_KEY"] = ref("MtlsCertS3Key")
     return env
 
 
@@ -183,8 +181,9 @@ def delivery_statements(plan: EnvironmentPlan, client: ClientPlan) -> list[Json]
         ),
         _log_statement(client.function_name),
     ]
-    if client.mtls:
-        objects = ["${MtlsCertS3Bucket}/${MtlsCertS3Key}", "${MtlsCertS3Bucket}/${MtlsCaS3Key}"]
+    objects = ["${MtlsCertS3Bucket}/${MtlsCaS3Key}"] if plan.mtls else []
+    objects += ["${MtlsCertS3Bucket}/${MtlsCertS3Key}"] if client.mtls else []
+    if objects:
         statements.append(
             statement(["s3:GetObject"], [sub(f"arn:${{AWS::Partition}}:s3:::{o}") for o in objects])
         )

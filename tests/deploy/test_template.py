@@ -58,7 +58,8 @@ def test_only_clients_with_mtls_targets_get_the_certificate_bundle() -> None:
     assert delivery_env(tpl, "MockClientMtls")["MTLS_CERT_S3_KEY"] == {"Ref": "MtlsCertS3Key"}
     assert "MTLS_CERT_S3_KEY" not in delivery_env(tpl, "MockClientPlain")
     plain_policy = json.dumps(tpl["Resources"]["MockClientPlainRole"]["Properties"])
-    assert "MtlsCertS3" not in plain_policy
+    assert "MtlsCertS3Key" not in plain_policy
+    assert delivery_env(tpl, "MockClientPlain")["MTLS_CA_S3_KEY"] == {"Ref": "MtlsCaS3Key"}  # trust, not identity
 
 
 def test_each_role_reaches_only_its_own_client() -> None:

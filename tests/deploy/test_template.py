@@ -59,7 +59,9 @@ def test_only_clients_with_mtls_targets_get_the_certificate_bundle() -> None:
     assert "MTLS_CERT_S3_KEY" not in delivery_env(tpl, "MockClientPlain")
     plain_policy = json.dumps(tpl["Resources"]["MockClientPlainRole"]["Properties"])
     assert "MtlsCertS3Key" not in plain_policy
-    assert delivery_env(tpl, "MockClientPlain")["MTLS_CA_S3_KEY"] == {"Ref": "MtlsCaS3Key"}  # trust, not identity
+    assert delivery_env(tpl, "MockClientPlain")["MTLS_CA_S3_KEY"] == {
+        "Ref": "MtlsCaS3Key"
+    }  # trust, not identity
 
 
 def test_each_role_reaches_only_its_own_client() -> None:

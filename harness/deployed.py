@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from delivery.deploy.infra import logical_id
+from delivery.deploy.infra import CONFIG_PREFIX, logical_id
 from harness.environment import CAPABILITIES, ClientQueues, Environment, EnvironmentInvalid
 
 
@@ -62,7 +62,7 @@ def environment_from_outputs(
         mock_url=side.mock_url,
         mock_admin_url=side.mock_admin_url,
         redis_url=side.redis_url,
-        config_location=f"s3://{outputs['ConfigBucketName']}/{outputs.get('ConfigPrefix', 'client_subscriptions/')}",
+        config_location=f"s3://{outputs['ConfigBucketName']}/{outputs.get('ConfigPrefix', CONFIG_PREFIX)}",
         metrics_log_groups=tuple(groups),
         capabilities=side.capabilities,
         roles=tuple(sorted((r, c) for r, c in side.roles if c in client_ids)),

@@ -64,7 +64,9 @@ def read_function(name: str, lam: Any, sqs: Any, *, take_over: bool = True) -> F
     mappings = lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
     sqs_mappings = [m for m in mappings if ":sqs:" in m["EventSourceArn"] and m.get("State") != "Disabled"]
     if len(sqs_mappings) != 1:
-        raise LookupError(f"function {name}: expected one enabled SQS event source mapping, found {len(sqs_mappings)}")
+        raise LookupError(
+            f"function {name}: expected one enabled SQS event source mapping, found {len(sqs_mappings)}"
+        )
     mapping = sqs_mappings[0]
     arn = mapping["EventSourceArn"]
     _, _, _, _, account, queue_name = arn.split(":", 5)
@@ -118,7 +120,9 @@ class LogShipper:
             group, stream = where.split("\n")
             now_ms = int(time.time() * 1000)
             for i in range(0, len(lines), MAX_EVENTS_PER_PUT):
-                events = [{"timestamp": now_ms, "message": line} for line in lines[i : i + MAX_EVENTS_PER_PUT]]
+                events = [
+                    {"timestamp": now_ms, "message": line} for line in lines[i : i + MAX_EVENTS_PER_PUT]
+                ]
                 with contextlib.suppress(Exception):  # a lost log line never stops the functions
                     self.logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 
@@ -142,7 +146,12 @@ class LocalLambdaRunner:
     """``with LocalLambdaRunner(specs, aws_env, logs, state_dir):`` hosts every function until exit."""
 
     def __init__(
-        self, specs: Iterable[FunctionSpec], aws_env: Mapping[str, str], logs: Any, state_dir: Path, wait_s: int = 1
+        self,
+        specs: Iterable[FunctionSpec],
+        aws_env: Mapping[str, str],
+        logs: Any,
+        state_dir: Path,
+        wait_s: int = 1,
     ) -> None:
         self.specs = tuple(specs)
         self.aws_env = dict(aws_env)

@@ -50,7 +50,11 @@ def stack_parameters(code_bucket: str, redis_url: str, certs_bucket: str, mtls: 
         "LogRetentionDays": "1",
     }
     if mtls:
-        values |= {"MtlsCertS3Bucket": certs_bucket, "MtlsCertS3Key": MTLS_BUNDLE_KEY, "MtlsCaS3Key": MTLS_CA_KEY}
+        values |= {
+            "MtlsCertS3Bucket": certs_bucket,
+            "MtlsCertS3Key": MTLS_BUNDLE_KEY,
+            "MtlsCaS3Key": MTLS_CA_KEY,
+        }
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(values.items())]
 
 
@@ -100,7 +104,9 @@ class DeployedLocalStack(LocalStack):
 
     def function_names(self) -> list[str]:
         clients = [c for c in self.outputs["ClientIds"].split(",") if c]
-        return [self.outputs["RouterFunctionName"]] + [self.outputs[f"{logical_id(c)}FunctionName"] for c in clients]
+        return [self.outputs["RouterFunctionName"]] + [
+            self.outputs[f"{logical_id(c)}FunctionName"] for c in clients
+        ]
 
     def _start_pipeline(self) -> None:
         assert self.moto is not None
@@ -109,13 +115,17 @@ class DeployedLocalStack(LocalStack):
         lam.close()
         sqs.close()
         self.runner = LocalLambdaRunner(
-            specs, self.moto.env(REGION), self._boto("logs"), self.state_dir / "functions", self.options.receive_wait_s
+            specs,
+            self.moto.env(REGION),
+            self._boto("logs"),
+            self.state_dir / "functions",
+            self.options.receive_wait_s,
         )
         self.runner.start()
         wiring.wait_started(dict(self.runner.hosts), 15.0)
 
     def _describe(self) -> Environment:
-        from harness.deployed import HarnessSide, environment_from_outputs
+        from harness.deployed import environment_from_outputs
 
         assert self.moto is not None
         return environment_from_outputs(
@@ -147,10 +157,17 @@ class DeployedLocalStack(LocalStack):
         }
 
     def environment_argv(self) -> list[str]:
-        """``callbacks deploy environment`` for this stack (run with ``self.moto.env()`` in its environment)."""
+        """``callbacks deploy environment`` for this stack (to run with ``self.moto.env()``)."""
         side = self.harness_side()
         argv = ["deploy", "environment", "--stack", self.stack_name]
-        argv += ["--mock-url", side.mock_url, "--mock-admin-url", side.mock_admin_url, "--redis-url", side.redis_url]
+        argv += [
+            "--mock-url",
+            side.mock_url,
+            "--mock-admin-url",
+            side.mock_admin_url,
+            "--redis-url",
+            side.redis_url,
+        ]
         for capability in sorted(side.capabilities):
             argv += ["--capability", capability]
         for role, client in side.roles:

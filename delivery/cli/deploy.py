@@ -3,10 +3,10 @@
     callbacks deploy render --environment NAME --config-dir DIR [--vpc] [--out FILE]
 
 Validates every ``<clientId>.json`` in DIR (as ``callbacks config validate`` does), then writes one
-CloudFormation template (JSON) to FILE or stdout: the router on the inbound queue and, per client, its delivery
-queue, DLQ + depth alarm, delivery function, event source mapping and least-privilege role. ``--vpc`` adds
-ElastiCache Serverless (Valkey) and attaches the functions to the VPC; without it the gate is the ``RedisUrl``
-parameter. Exit 2 (one line per problem) if a config is invalid.
+CloudFormation template (JSON) to FILE or stdout: the router on the inbound queue and, per client, its
+delivery queue, DLQ + depth alarm, delivery function, event source mapping and least-privilege role.
+``--vpc`` adds ElastiCache Serverless (Valkey) and attaches the functions to the VPC; without it the gate is
+the ``RedisUrl`` parameter. Exit 2 (one line per problem) if a config is invalid.
 
 ``callbacks deploy environment --stack NAME`` (from the harness, when installed) writes the harness
 environment file of a deployed stack.

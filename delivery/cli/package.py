@@ -3,9 +3,9 @@
     callbacks package lambda --python 3.12 --arch x86_64|arm64 --out DIR [--wheel-dir DIR]
 
 Downloads the runtime dependencies as manylinux wheels for that platform (PyPI, through pip; ``--wheel-dir``
-keeps them for the next build), adds the ``delivery`` package and writes ``DIR/callbacks-lambda-py<V>-<arch>.zip``
-— the same bytes for the same inputs. Prints its path, SHA-256 and size against Lambda's limits; exit 1 if it
-is over the 250 MB unzipped limit.
+keeps them for the next build), adds the ``delivery`` package and writes
+``DIR/callbacks-lambda-py<V>-<arch>.zip`` — the same bytes for the same inputs. Prints its path, SHA-256 and
+size against Lambda's limits; exit 1 if it is over the 250 MB unzipped limit.
 """
 
 from __future__ import annotations

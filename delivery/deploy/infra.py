@@ -147,7 +147,9 @@ def _uses_mtls(target: Mapping[str, Any]) -> bool:
 
 
 def _clashes(clients: Sequence[ClientPlan]) -> list[str]:
-    problems, seen_ids, seen_logical = [], set(), {}
+    problems: list[str] = []
+    seen_ids: set[str] = set()
+    seen_logical: dict[str, str] = {}
     for plan in clients:
         if plan.client_id in seen_ids:
             problems.append(f"clientId {plan.client_id!r} appears in more than one config")

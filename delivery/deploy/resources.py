@@ -195,7 +195,8 @@ def delivery_statements(plan: EnvironmentPlan, client: ClientPlan) -> list[Json]
 
 
 def _log_statement(function_name: str) -> Json:
-    arn = f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/{function_name}:*"
+    account = "${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+    arn = f"arn:{account}:log-group:/aws/lambda/{function_name}:*"
     return statement(["logs:CreateLogStream", "logs:PutLogEvents"], [sub(arn)])
 
 

@@ -1,8 +1,8 @@
 """Apply a rendered template with boto3: upload the code zip (content-addressed), create or update the stack,
 wait, upload the client configs to the stack's bucket, and return the outputs.
 
-The code key is ``callbacks-lambda/<sha256[:16]>/<zip name>``: the deterministic zip means unchanged code keeps
-its key, so CloudFormation leaves the functions alone; changed code gets a new key and every function is
+The code key is ``callbacks-lambda/<sha256[:16]>/<zip name>``: the deterministic zip means unchanged code
+keeps its key, so CloudFormation leaves the functions alone; changed code gets a new key and every function is
 updated. An update with nothing to change is not an error.
 """
 

@@ -47,10 +47,12 @@ def test_what_the_service_deletes_after_an_invocation(
 
 def test_the_event_has_lambdas_record_shape() -> None:
     [record, *_] = sqs_event(MESSAGES, "arn:aws:sqs:eu-west-2:1:q", "eu-west-2")["Records"]
-    assert record["messageId"] == "m0" and record["receiptHandle"] == "r0"
+    assert record["messageId"] == "m0"
+    assert record["receiptHandle"] == "r0"
     assert record["attributes"]["ApproximateFirstReceiveTimestamp"] == "1700000000000"
     assert record["messageAttributes"]["trace"]["stringValue"] == "t"
-    assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == "arn:aws:sqs:eu-west-2:1:q"
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == "arn:aws:sqs:eu-west-2:1:q"
 
 
 def test_shipped_lines_are_read_back_as_emf(moto_server: MotoServer, tmp_path: Path) -> None:

@@ -147,5 +147,6 @@ def test_deploy_environment_writes_the_harness_environment_file(
 def test_an_unknown_stack_is_one_line_and_exit_2(moto_server: MotoServer) -> None:
     done = _environment(moto_server, "--stack", "no-such-stack")
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and done.stderr.startswith("callbacks: --stack no-such-stack: ")
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("callbacks: --stack no-such-stack: ")
     assert json.dumps(done.stdout) == '""'

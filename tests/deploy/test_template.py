@@ -16,15 +16,39 @@ from delivery.deploy.template import render, to_json
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "clients"
-APPENDIX_1 = {  # SPEC Appendix 1, the reference delivery Lambda
-    "CLIENT_ID", "QUEUE_URL", "DLQ_URL", "CONCURRENCY_LIMIT", "REQUEST_TIMEOUT_MS",
-    "CLIENT_SUBSCRIPTION_CONFIG_BUCKET", "CLIENT_SUBSCRIPTION_CONFIG_PREFIX", "CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS",
-    "APPLICATIONS_MAP_PARAMETER", "APPLICATIONS_MAP_CACHE_TTL_MS", "ELASTICACHE_ENDPOINT", "ELASTICACHE_CACHE_NAME",
-    "ELASTICACHE_IAM_USERNAME", "AWS_REGION", "TOKEN_BUCKET_BURST_CAPACITY", "CB_PROBE_RATE_LIMIT",
-    "CB_RECOVERY_PERIOD_MS", "CB_SAMPLE_PERIOD_MS", "CB_FAILURE_THRESHOLD", "CB_MIN_ATTEMPTS", "CB_COOLDOWN_PERIOD_MS",
-    "MTLS_CERT_S3_BUCKET", "MTLS_CERT_S3_KEY", "MTLS_CA_S3_KEY", "CERT_EXPIRY_THRESHOLD_MS", "METRICS_NAMESPACE",
-    "ENVIRONMENT", "MAX_RETRY_DURATION_SECONDS", "LOG_LEVEL",
-}  # fmt: skip
+APPENDIX_1 = set(  # SPEC Appendix 1, the reference delivery Lambda
+    [
+        "CLIENT_ID",
+        "QUEUE_URL",
+        "DLQ_URL",
+        "CONCURRENCY_LIMIT",
+        "REQUEST_TIMEOUT_MS",
+        "CLIENT_SUBSCRIPTION_CONFIG_BUCKET",
+        "CLIENT_SUBSCRIPTION_CONFIG_PREFIX",
+        "CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS",
+        "APPLICATIONS_MAP_PARAMETER",
+        "APPLICATIONS_MAP_CACHE_TTL_MS",
+        "ELASTICACHE_ENDPOINT",
+        "ELASTICACHE_CACHE_NAME",
+        "ELASTICACHE_IAM_USERNAME",
+        "AWS_REGION",
+        "TOKEN_BUCKET_BURST_CAPACITY",
+        "CB_PROBE_RATE_LIMIT",
+        "CB_RECOVERY_PERIOD_MS",
+        "CB_SAMPLE_PERIOD_MS",
+        "CB_FAILURE_THRESHOLD",
+        "CB_MIN_ATTEMPTS",
+        "CB_COOLDOWN_PERIOD_MS",
+        "MTLS_CERT_S3_BUCKET",
+        "MTLS_CERT_S3_KEY",
+        "MTLS_CA_S3_KEY",
+        "CERT_EXPIRY_THRESHOLD_MS",
+        "METRICS_NAMESPACE",
+        "ENVIRONMENT",
+        "MAX_RETRY_DURATION_SECONDS",
+        "LOG_LEVEL",
+    ]
+)
 OURS = {"REDIS_URL", "ELASTICACHE_SERVERLESS", "ALLOWED_EGRESS_CIDRS"}  # documented in the README
 
 
@@ -75,7 +99,8 @@ def test_each_role_reaches_only_its_own_client() -> None:
             if other["clientId"] != client_id and not client_id.startswith(other["clientId"]):
                 assert other["clientId"] not in policy, (client_id, other["clientId"])
         assert f"client_subscriptions/{client_id}.json" in policy
-        assert f"{stem}DeliveryQueue" in policy and f"{stem}DeliveryDlq" in policy
+        assert f"{stem}DeliveryQueue" in policy
+        assert f"{stem}DeliveryDlq" in policy
         assert '"*"' not in policy  # no wildcard resources or actions
 
 

@@ -41,6 +41,9 @@ PURE_MODULES = (
     "delivery.router.plan",
     "delivery.deploy.requirements",
     "delivery.deploy.archive",
+    "delivery.deploy.infra",
+    "delivery.deploy.resources",
+    "delivery.deploy.template",
 )
 STAGES = ("cli", "config", "deploy", "gate", "manage", "observe", "router", "runtime", "transport")
 MAX_TOP_LEVEL_MODULES = 15

@@ -55,3 +55,20 @@ def test_a_missing_runtime_requirement_is_named() -> None:
 )
 def test_wheel_members_land_where_pip_would_put_them(member: str, lands: str | None) -> None:
     assert installed_name(member) == lands
+
+
+@pytest.mark.parametrize(("arch", "machine"), [("x86_64", "x86_64"), ("arm64", "aarch64")])
+def test_pip_is_asked_for_binary_wheels_of_the_lambda_platform_only(
+    arch: str, machine: str, tmp_path
+) -> None:
+    from delivery.deploy.requirements import Platform
+    from delivery.deploy.wheels import download_command
+
+    command = download_command(["aiohttp>=3"], Platform("3.12", arch), tmp_path)
+    platforms = [command[i + 1] for i, arg in enumerate(command) if arg == "--platform"]
+    assert platforms
+    assert all(p.endswith(f"_{machine}") and p.startswith("manylinux") for p in platforms)
+    assert "--only-binary=:all:" in command
+    assert command[command.index("--python-version") + 1] == "3.12"
+    assert command[command.index("--implementation") + 1] == "cp"
+    assert command[-1] == "aiohttp>=3"

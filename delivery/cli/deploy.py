@@ -86,10 +86,11 @@ def read_configs(config_dir: Path) -> tuple[dict[str, Any], list[str]]:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from delivery.deploy.infra import PlanError, plan_environment
+    from delivery.deploy.infra import PlanError, environment_name_problems, plan_environment
     from delivery.deploy.template import render, to_json
 
     configs, problems = read_configs(args.config_dir)
+    problems = environment_name_problems(args.environment) + problems
     try:
         plan = plan_environment(args.environment, configs, vpc=args.vpc) if not problems else None
     except PlanError as exc:

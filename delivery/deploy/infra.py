@@ -86,13 +86,17 @@ def logical_id(client_id: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", client_id) if part)
 
 
+def environment_name_problems(name: str) -> list[str]:
+    if _NAME.match(name):
+        return []
+    return [f"--environment {name!r}: use 1-31 lower-case letters, digits and dashes"]
+
+
 def plan_environment(
     name: str, configs: Mapping[str, Mapping[str, Any]], *, vpc: bool = False, project: str = PROJECT
 ) -> EnvironmentPlan:
     """``configs`` maps a source label (the file name) to its parsed JSON document."""
-    problems: list[str] = []
-    if not _NAME.match(name):
-        problems.append(f"--environment {name!r}: use 1-31 lower-case letters, digits and dashes")
+    problems = environment_name_problems(name)
     clients = [_client(source, doc, f"{project}-{name}", problems) for source, doc in sorted(configs.items())]
     problems += _clashes(clients)
     if not clients:

@@ -174,9 +174,10 @@ def test_cfn_lint_passes_on_templates_rendered_from_the_fixtures(tmp_path: Path)
 def test_an_invalid_config_dir_is_a_usage_error_naming_each_problem() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "delivery.cli.main", "deploy", "render", "--environment", "dev",
-         "--config-dir", str(ROOT / "fixtures" / "invalid")],
+         "--config-dir", str(ROOT / "fixtures" / "invalid"), "--environment", "Dev"],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stdout == ""
     assert "invalid-targets.json: targets.0.invocationEndpoint: Expected HTTPS URL" in done.stderr
+    assert done.stderr.startswith("callbacks: --environment 'Dev': use 1-31 lower-case letters")

@@ -118,7 +118,9 @@ class Host:
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._stop)
-        print(json.dumps({"msg": "lambda host started", "queue": self.queue_url}), flush=True)
+        handler_module = sys.modules.get(getattr(self.handler, "__module__", ""), None)
+        code = getattr(handler_module, "__file__", None)
+        print(json.dumps({"msg": "lambda host started", "queue": self.queue_url, "code": code}), flush=True)
         while self.running:
             self.poll_once()
 

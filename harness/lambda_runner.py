@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ class FunctionSpec:
     batch_size: int
     report_failures: bool
     log_group: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
+    code_dir: str = ""  # the deployed code, unpacked: first on the import path (dependencies: this venv)
 
     def host_env(self, aws_env: Mapping[str, str], wait_s: int) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_", "CALLBACKS_"))}
@@ -48,6 +48,7 @@ class FunctionSpec:
             **self.env,
             **aws_env,
             "PYTHONUNBUFFERED": "1",
+            **({"PYTHONPATH": self.code_dir} if self.code_dir else {}),
             "AWS_LAMBDA_FUNCTION_NAME": self.name,
             "AWS_LAMBDA_LOG_GROUP_NAME": self.log_group,
             "LAMBDA_HOST_HANDLER": self.handler,
@@ -59,7 +60,9 @@ class FunctionSpec:
         }
 
 
-def read_function(name: str, lam: Any, sqs: Any, *, take_over: bool = True) -> FunctionSpec:
+def read_function(
+    name: str, lam: Any, sqs: Any, *, take_over: bool = True, code_dir: str = ""
+) -> FunctionSpec:
     config = lam.get_function(FunctionName=name)["Configuration"]
     mappings = lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
     sqs_mappings = [m for m in mappings if ":sqs:" in m["EventSourceArn"] and m.get("State") != "Disabled"]
@@ -85,6 +88,7 @@ def read_function(name: str, lam: Any, sqs: Any, *, take_over: bool = True) -> F
         batch_size=int(mapping.get("BatchSize", 10)),
         report_failures="ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []),
         log_group=logging_config.get("LogGroup") or f"/aws/lambda/{name}",
+        code_dir=code_dir,
     )
 
 
@@ -165,7 +169,8 @@ class LocalLambdaRunner:
         for spec in self.specs:
             path = self.state_dir / f"{spec.name}.log"
             self.shipper.add(spec.name, path, spec.log_group)
-            argv = [sys.executable, "-m", "harness.lambda_host"]
+            # -P: not the current directory first on the import path, so the deployed code (PYTHONPATH) wins
+            argv = [sys.executable, "-P", "-m", "harness.lambda_host"]
             env = spec.host_env(self.aws_env, self.wait_s)
             self.hosts[spec.name] = ManagedProcess(argv, log_path=path, env=env)
         self.shipper.start()

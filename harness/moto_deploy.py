@@ -5,13 +5,17 @@ provisioning queues itself it renders the environment's template from the fixtur
 (``delivery.deploy``), uploads a code zip and creates the stack in moto's CloudFormation. It then serves the
 stack's config bucket and applications-map parameter (fixture configs rewritten for the local mocks, as the
 local stack does), and hosts every deployed function with ``LocalLambdaRunner`` — each with the Handler,
-environment and event source mapping read back from the emulator, its output shipped to its log group.
+environment and event source mapping read back from the emulator, the ``delivery`` code from the deployed zip
+first on its import path (third-party dependencies from this environment), its output shipped to its log
+group.
 ``environment_argv()`` is the ``callbacks deploy environment`` command that describes it for the harness.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +112,24 @@ class DeployedLocalStack(LocalStack):
             self.outputs[f"{logical_id(c)}FunctionName"] for c in clients
         ]
 
+    def _deployed_code(self) -> Path:
+        """The code zip the stack's functions were created from (its parameters), fetched and unpacked."""
+        cfn, s3 = self._boto("cloudformation"), self._boto("s3")
+        stack = cfn.describe_stacks(StackName=self.stack_name)["Stacks"][0]
+        params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+        body = s3.get_object(Bucket=params["CodeS3Bucket"], Key=params["CodeS3Key"])["Body"].read()
+        cfn.close()
+        s3.close()
+        target = self.state_dir / "code"
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            archive.extractall(target)
+        return target
+
     def _start_pipeline(self) -> None:
         assert self.moto is not None
         lam, sqs = self._boto("lambda"), self._boto("sqs")
-        specs = [read_function(name, lam, sqs) for name in self.function_names()]
+        code_dir = self._deployed_code()
+        specs = [read_function(name, lam, sqs, code_dir=str(code_dir)) for name in self.function_names()]
         lam.close()
         sqs.close()
         self.runner = LocalLambdaRunner(

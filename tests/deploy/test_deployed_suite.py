@@ -7,6 +7,7 @@ environment file is the one `callbacks deploy environment` prints; EMF metrics a
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -41,12 +42,20 @@ def test_the_scenario_suite_passes_against_the_stack_deployed_into_moto(tmp_path
         env_file.write_text(described.stdout, encoding="utf-8")
         report = tmp_path / "report.xml"
         argv = ["-m", "pytest", "-p", "no:xdist", "-q", "-m", "integration", "--callbacks-env", str(env_file)]
+        argv += [
+            "--callbacks-timeout-scale",
+            "2",
+        ]  # ten function processes instead of two workers, on 2 cores
         argv += [f"--junitxml={report}", str(ROOT / "tests" / "integration")]
         run = subprocess.run(
             [sys.executable, *argv], capture_output=True, text=True, timeout=840, check=False, cwd=ROOT,
             env=_clean_env({}),
         )  # fmt: skip
         dead = stack.runner.dead() if stack.runner else []
+        started = [_started_line(path) for path in sorted((tmp_path / "stack" / "functions").glob("*.log"))]
+    assert len(started) == 10  # the router and the nine fixture clients
+    code_dir = str(tmp_path / "stack" / "code")
+    assert all(str(line.get("code", "")).startswith(code_dir) for line in started), started
     outcomes = _outcomes(report)
     failed = {name: why for name, (kind, why) in outcomes.items() if kind in ("failure", "error")}
     assert failed == {}, run.stdout[-4000:]
@@ -56,6 +65,13 @@ def test_the_scenario_suite_passes_against_the_stack_deployed_into_moto(tmp_path
     assert len(passed) >= 15, run.stdout[-2000:]  # metrics, gate, TLS, routing, failures, isolation
     assert any("observability" in name for name in passed), "the metrics scenarios ran (CloudWatch Logs)"
     assert dead == [], "every hosted function stayed up"
+
+
+def _started_line(log: Path) -> dict[str, object]:
+    for line in log.read_text(encoding="utf-8").splitlines():
+        if '"lambda host started"' in line:
+            return dict(json.loads(line))
+    return {}
 
 
 def _outcomes(report: Path) -> dict[str, tuple[str, str]]:

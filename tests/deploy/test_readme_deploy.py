@@ -49,6 +49,7 @@ def test_the_deploy_section_runs_as_printed(moto_server: MotoServer, tmp_path: P
     deployed = Environment.from_toml(tmp_path / "dev.toml")
     assert set(deployed.client_ids) == {p.stem for p in (ROOT / "fixtures" / "clients").glob("*.json")}
     assert deployed.has("metrics", "router", "dlq")
+    assert deployed.role("fanout") == "mock-client-fanout"  # roles derived from the configs the bucket serves
     bucket = deployed.config_location.split("/")[2] if deployed.config_location else ""
     assert s3.get_object(Bucket=bucket, Key="client_subscriptions/mock-client-plain.json")["Body"].read()
     # the last command is the one tests/deploy/test_deployed_suite.py runs against a stack with live targets

@@ -23,8 +23,8 @@ from delivery.deploy.resources import (
     function,
     log_group,
     queue,
-    redis_env,
     ref,
+    role,
     shared_env,
     statement,
     sub,
@@ -122,8 +122,6 @@ def router_resources(plan: EnvironmentPlan) -> dict[str, Json]:
         "DELIVERY_QUEUE_PREFIX": plan.prefix,
         "MESSAGE_ROOT_URI": ref("MessageRootUri"),
     }
-    from delivery.deploy.resources import role
-
     router_esm = event_source("RouterFunction", "InboundQueue", 10, 2)
     router_esm["Properties"]["ScalingConfig"]["MaximumConcurrency"] = ref("RouterMaximumConcurrency")
     return {
@@ -261,4 +259,4 @@ def to_json(template: Json) -> str:
     return json.dumps(template, indent=2, ensure_ascii=False) + "\n"
 
 
-__all__ = ["redis_env", "render", "to_json"]
+__all__ = ["outputs", "parameters", "render", "to_json"]

@@ -15,6 +15,7 @@ TOML layout (every key except the queue URLs of the clients is optional)::
     redis_url = "redis://..."                    # optional: gate inspection
     config_location = "s3://bucket/client_subscriptions/"
     metrics_log_path = "/path/worker.log"        # optional: EMF lines
+    metrics_log_groups = ["/aws/lambda/..."]     # optional: EMF lines in CloudWatch Logs (FilterLogEvents)
     capabilities = ["dlq", "faults", "router"]
 
     [roles]                                      # scenario role -> client id
@@ -76,6 +77,7 @@ class Environment:
     redis_url: str | None = None
     config_location: str | None = None  # "s3://bucket/prefix/" or a local directory
     metrics_log_path: str | None = None
+    metrics_log_groups: tuple[str, ...] = ()  # CloudWatch Logs groups holding the EMF lines (deployed)
     capabilities: frozenset[str] = frozenset()
     roles: tuple[tuple[str, str], ...] = ()  # (role, client id), sorted
     extra: tuple[tuple[str, str], ...] = field(default=())  # free-form strings (e.g. mtls_required_mock_url)
@@ -110,7 +112,7 @@ class Environment:
         derived = set(self.capabilities)
         if self.redis_url:
             derived.add("gate")
-        if self.metrics_log_path:
+        if self.metrics_log_path or self.metrics_log_groups:
             derived.add("metrics")
         if self.inbound_queue_url:
             derived.add("router")
@@ -143,6 +145,8 @@ def _to_document(env: Environment) -> dict[str, Any]:
         value = getattr(env, key)
         if value is not None:
             doc[key] = value
+    if env.metrics_log_groups:
+        doc["metrics_log_groups"] = list(env.metrics_log_groups)
     doc["capabilities"] = sorted(env.capabilities)
     doc["roles"] = dict(env.roles)
     doc["extra"] = dict(env.extra)
@@ -169,6 +173,10 @@ def _from_document(doc: Mapping[str, Any], name_hint: str) -> Environment:
     unknown = sorted(set(capabilities) - CAPABILITIES)
     if unknown:
         problems.append(f"capabilities: unknown {unknown} (known: {sorted(CAPABILITIES)})")
+    log_groups = doc.get("metrics_log_groups", [])
+    if not isinstance(log_groups, list) or not all(isinstance(g, str) and g for g in log_groups):
+        problems.append("metrics_log_groups: expected a list of log group names")
+        log_groups = []
     roles = _string_table(doc, "roles", problems)
     for role, client_id in roles:
         if client_id not in {c.client_id for c in clients}:
@@ -181,6 +189,7 @@ def _from_document(doc: Mapping[str, Any], name_hint: str) -> Environment:
         region=str(doc.get("region", DEFAULT_REGION)),
         clients=clients,
         capabilities=frozenset(capabilities),
+        metrics_log_groups=tuple(log_groups),
         roles=roles,
         extra=extra,
         **optional,

@@ -165,9 +165,14 @@ def gate_state(callbacks_env: Environment) -> Iterator[GateView]:
 
 @pytest.fixture
 def metrics_log(callbacks_env: Environment) -> MetricsLog:
-    """EMF lines of the delivery worker (local stack: its stdout file)."""
+    """EMF lines of the delivery worker (local stack: its stdout file; deployed: CloudWatch Logs groups)."""
+    if callbacks_env.metrics_log_groups:
+        from harness.cloudwatch_log import CloudWatchMetricsLog
+        from harness.queues import aws_client
+
+        return CloudWatchMetricsLog(callbacks_env.metrics_log_groups, aws_client(callbacks_env, "logs"))
     if not callbacks_env.metrics_log_path:
-        pytest.skip(f"environment {callbacks_env.name!r} has no metrics_log_path")
+        pytest.skip(f"environment {callbacks_env.name!r} has no metrics_log_path nor metrics_log_groups")
     from harness.metrics_log import MetricsLog
 
     return MetricsLog(callbacks_env.metrics_log_path)

@@ -17,6 +17,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "delivery.cli.manage",  # clients / subscriptions / targets / applications-map
     "delivery.cli.worker",  # worker / redrive
     "delivery.cli.router",  # router
+    "delivery.cli.package",  # package lambda
+    "delivery.cli.deploy",  # deploy render (+ deploy environment from the harness)
     "harness.cli_local",  # local up / demo
 )
 

@@ -43,8 +43,13 @@ PURE_MODULES = (
     "delivery.runtime.sqs_limits",
     "delivery.runtime.batches",
     "delivery.runtime.pacing",
+    "delivery.deploy.requirements",
+    "delivery.deploy.archive",
+    "delivery.deploy.infra",
+    "delivery.deploy.resources",
+    "delivery.deploy.template",
 )
-STAGES = ("cli", "config", "gate", "manage", "observe", "router", "runtime", "transport")
+STAGES = ("cli", "config", "deploy", "gate", "manage", "observe", "router", "runtime", "transport")
 MAX_TOP_LEVEL_MODULES = 15
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 from delivery.models import HttpResult, OutgoingRequest, TlsIdentity, TransportFailure
 from delivery.transport.contexts import ContextEntry, SslContexts
@@ -70,7 +71,9 @@ class HttpsTransport:
         keepalive_timeout_s: float = 15.0,
         excerpt_bytes: int = EXCERPT_BYTES,
         egress: EgressPolicy | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
+        self._resolver = resolver
         self._tls = tls
         self._egress = egress if egress is not None else EgressPolicy()
         self._url_problems: dict[str, str | None] = {}
@@ -171,6 +174,7 @@ class HttpsTransport:
         connector = PinnedConnector(
             spki_pins=pins,
             egress=self._egress,
+            resolver=self._resolver,
             ssl=entry.context,
             limit=self._limit,
             limit_per_host=self._limit_per_origin,

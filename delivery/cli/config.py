@@ -2,13 +2,18 @@
 
 Each problem is printed as ``FILE: path: message`` (the reference paths and messages); a valid file prints
 ``FILE: OK``. Exit status 1 if any file has a problem (unreadable, not JSON, or invalid), else 0.
+Target endpoints go through the egress policy (SPEC P15; ``ALLOWED_EGRESS_CIDRS`` as the worker reads it):
+a refused literal host is reported at ``targets.N.invocationEndpoint``; names are resolved only when the
+worker connects. A malformed ``ALLOWED_EGRESS_CIDRS`` is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,7 +27,9 @@ def register(subparsers: Any) -> None:
     validate.set_defaults(handler=run_validate)
 
 
-def problems_in(path: Path, *, strict: bool) -> list[str]:
+def problems_in(
+    path: Path, *, strict: bool, url_check: Callable[[str], str | None] | None = None
+) -> list[str]:
     """``path: message`` lines for one file (empty when it is valid)."""
     from delivery.config.client import ConfigValidationError, parse_client_config
 
@@ -35,16 +42,18 @@ def problems_in(path: Path, *, strict: bool) -> list[str]:
     except json.JSONDecodeError as exc:
         return [f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
     try:
-        parse_client_config(document, strict=strict)
+        parse_client_config(document, strict=strict, url_check=url_check)
     except ConfigValidationError as exc:
         return [str(issue) for issue in exc.issues]
     return []
 
 
-def validate_files(files: list[str], *, strict: bool, out: TextIO) -> int:
+def validate_files(
+    files: list[str], *, strict: bool, out: TextIO, url_check: Callable[[str], str | None] | None = None
+) -> int:
     failed = 0
     for name in files:
-        problems = problems_in(Path(name), strict=strict)
+        problems = problems_in(Path(name), strict=strict, url_check=url_check)
         failed += bool(problems)
         for problem in problems or ["OK"]:
             print(f"{name}: {problem}", file=out)
@@ -54,7 +63,16 @@ def validate_files(files: list[str], *, strict: bool, out: TextIO) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    return validate_files(list(args.files), strict=bool(args.strict), out=sys.stdout)
+    from delivery.transport.egress import ALLOWED_EGRESS_CIDRS, EgressPolicy, EgressPolicyError
+
+    try:
+        egress = EgressPolicy.from_text(os.environ.get(ALLOWED_EGRESS_CIDRS))
+    except EgressPolicyError as exc:
+        print(f"error: {exc}; expected comma-separated CIDRs such as 127.0.0.0/8", file=sys.stderr)
+        return 2
+    return validate_files(
+        list(args.files), strict=bool(args.strict), out=sys.stdout, url_check=egress.url_problem
+    )
 
 
 __all__ = ["problems_in", "register", "run_validate", "validate_files"]

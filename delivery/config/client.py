@@ -27,7 +27,9 @@ from delivery.config.rules import (
     StrictBoolean,
     Text,
     bounded,
+    UrlCheck,
     cross_field_issues,
+    endpoint_issues,
     https_url,
     issues_from_pydantic,
 )
@@ -163,8 +165,13 @@ class ClientConfig(_Model):
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
-def parse_client_config(data: object, *, strict: bool = False) -> ClientConfig:
-    """Validate a decoded JSON document; raise one ConfigValidationError listing every problem."""
+def parse_client_config(
+    data: object, *, strict: bool = False, url_check: UrlCheck | None = None
+) -> ClientConfig:
+    """Validate a decoded JSON document; raise one ConfigValidationError listing every problem.
+
+    ``url_check`` (the egress policy's ``url_problem`` where a person edits configs) adds a problem at
+    ``targets.N.invocationEndpoint`` for every refused endpoint."""
     issues: list[ConfigIssue] = []
     config: ClientConfig | None = None
     try:
@@ -174,6 +181,8 @@ def parse_client_config(data: object, *, strict: bool = False) -> ClientConfig:
     except ValidationError as exc:
         issues.extend(issues_from_pydantic(exc))
     issues.extend(cross_field_issues(data))
+    if url_check is not None:
+        issues.extend(endpoint_issues(data, url_check))
     if issues or config is None:
         raise ConfigValidationError(issues)
     return config

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -177,6 +177,18 @@ def _target_refinements(doc: object) -> Iterator[ConfigIssue]:
         if signing.get("scheme") == "standard-webhooks" and not signing.get("secrets"):
             path = ("targets", i, "delivery", "signing", "secrets")
             yield ConfigIssue(path, "At least one secret is required for standard-webhooks signing")
+
+
+UrlCheck = Callable[[str], str | None]  # a URL -> why it is refused, or None (e.g. the egress policy)
+
+
+def endpoint_issues(doc: object, url_check: UrlCheck) -> Iterator[ConfigIssue]:
+    """Each target's ``invocationEndpoint`` through ``url_check`` (the egress policy, SPEC P15)."""
+    for i, target in _items(doc, "targets"):
+        url = target.get("invocationEndpoint")
+        problem = url_check(url) if isinstance(url, str) else None
+        if problem is not None:
+            yield ConfigIssue(("targets", i, "invocationEndpoint"), problem)
 
 
 def cross_field_issues(doc: object) -> Iterator[ConfigIssue]:

@@ -129,7 +129,9 @@ class EgressPolicy:
                 try:
                     networks.append(ipaddress.ip_network(item.strip(), strict=True))
                 except ValueError as exc:
-                    raise EgressPolicyError(f"{ALLOWED_EGRESS_CIDRS}: {item.strip()!r} is not a CIDR ({exc})")
+                    raise EgressPolicyError(
+                        f"{ALLOWED_EGRESS_CIDRS}: {item.strip()!r} is not a CIDR ({exc})"
+                    ) from None
         return cls(tuple(networks))
 
     @classmethod

@@ -2,7 +2,8 @@
 
 Permanent (retrying cannot help): ``ERR_CERT_PINNING_FAILED``, ``CERT_HAS_EXPIRED``,
 ``ERR_TLS_CERT_ALTNAME_INVALID``, ``DEPTH_ZERO_SELF_SIGNED_CERT``, ``SELF_SIGNED_CERT_IN_CHAIN``,
-``UNABLE_TO_VERIFY_LEAF_SIGNATURE``, ``UNABLE_TO_GET_ISSUER_CERT_LOCALLY``, ``EINVALIDURL``, ``EGRESS_DENIED``.
+``UNABLE_TO_VERIFY_LEAF_SIGNATURE``, ``UNABLE_TO_GET_ISSUER_CERT_LOCALLY``, ``EINVALIDURL``,
+``EGRESS_DENIED``.
 Transient, with a precise code: ``ECONNREFUSED``, ``ECONNRESET``, ``ETIMEDOUT``, ``ENOTFOUND``,
 ``EPROTO_HANDSHAKE`` (TLS handshake failed, e.g. no common protocol), ``ECLIENTCERT_REJECTED`` (the server
 refused our client certificate, or the missing one) and other verification codes such as

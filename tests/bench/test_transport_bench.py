@@ -77,7 +77,9 @@ async def _bench() -> dict[str, LoopResult]:
             key_file=str(peer.client_key_file),
             ca_file=str(peer.ca_file),
         )
-        transport = HttpsTransport(TlsProvider(settings), max_connections_per_pool=CONCURRENCY, egress=LOOPBACK)
+        transport = HttpsTransport(
+            TlsProvider(settings), max_connections_per_pool=CONCURRENCY, egress=LOOPBACK
+        )
         ctx = peer.client_ssl_context()
         runs: dict[str, list[LoopResult]] = {"transport": [], "bare keep-alive": [], "new connection": []}
         try:

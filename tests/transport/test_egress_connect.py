@@ -69,10 +69,16 @@ class FixedResolver(AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
         self.lookups += 1
         return [
-            ResolveResult(hostname=host, host=a, port=port, family=socket.AF_INET6 if ":" in a else socket.AF_INET,
-                          proto=0, flags=socket.AI_NUMERICHOST)
+            ResolveResult(
+                hostname=host,
+                host=a,
+                port=port,
+                family=socket.AF_INET6 if ":" in a else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
             for a in self.addresses
-        ]  # fmt: skip
+        ]
 
     async def close(self) -> None:
         return None
@@ -139,13 +145,16 @@ async def test_every_new_connection_is_checked_not_only_the_first(
     assert isinstance(second, TransportFailure)
     assert second.code == "EGRESS_DENIED"
     recorded = await recorder.control()
-    assert len(recorded) == 2 and recorded[0].startswith(b"\x16\x03")  # one TLS ClientHello, then control
+    assert len(recorded) == 2
+    assert recorded[0].startswith(b"\x16\x03")  # one TLS ClientHello, then control
 
 
 async def test_mixed_answers_connect_only_to_the_permitted_address(recorder: Recorder) -> None:
     resolver = FixedResolver("10.0.0.1", "169.254.169.254", "127.0.0.1")
     failure = await _send(
-        f"https://mixed.example:{recorder.port}/", resolver=resolver, egress=EgressPolicy.allowing("127.0.0.0/8")
+        f"https://mixed.example:{recorder.port}/",
+        resolver=resolver,
+        egress=EgressPolicy.allowing("127.0.0.0/8"),
     )
     assert failure.code != "EGRESS_DENIED"  # 127.0.0.1 was permitted and tried (it speaks no TLS)
     recorded = await recorder.control()

@@ -20,7 +20,8 @@ from pydantic.alias_generators import to_camel
 
 from delivery.config.rules import (
     HeaderName,
-    NonEmptyStr,
+    HeaderValue,
+    Id,
     Number,
     SecretRef,
     SpkiHash,
@@ -68,7 +69,7 @@ class _Model(BaseModel):
 
 class ApiKey(_Model):
     header_name: HeaderName
-    header_value: Annotated[NonEmptyStr, Field(repr=False)]
+    header_value: Annotated[HeaderValue, Field(repr=False)]
 
 
 class CircuitBreakerSettings(_Model):
@@ -122,7 +123,7 @@ class TargetDelivery(_Model):
 
 
 class CallbackTarget(_Model):
-    target_id: Text
+    target_id: Id
     type: Literal["API"]
     invocation_endpoint: Annotated[Text, https_url()]
     invocation_method: Literal["POST"]
@@ -133,14 +134,14 @@ class CallbackTarget(_Model):
 
 class MessageStatusSubscription(_Model):
     subscription_type: Literal["MessageStatus"]
-    subscription_id: NonEmptyStr
+    subscription_id: Id
     target_ids: Annotated[tuple[Text, ...], Field(min_length=1)]
     message_statuses: tuple[MessageStatus, ...]
 
 
 class ChannelStatusSubscription(_Model):
     subscription_type: Literal["ChannelStatus"]
-    subscription_id: NonEmptyStr
+    subscription_id: Id
     target_ids: Annotated[tuple[Text, ...], Field(min_length=1)]
     channel_type: ChannelType
     channel_statuses: tuple[ChannelStatus, ...]
@@ -153,7 +154,7 @@ Subscription = Annotated[
 
 
 class ClientConfig(_Model):
-    client_id: NonEmptyStr
+    client_id: Id
     subscriptions: tuple[Subscription, ...]
     targets: tuple[CallbackTarget, ...]
 

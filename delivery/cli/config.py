@@ -32,13 +32,21 @@ def problems_in(
 ) -> list[str]:
     """``path: message`` lines for one file (empty when it is valid)."""
     from delivery.config.client import ConfigValidationError, parse_client_config
+    from delivery.config.inputs import DuplicateKeyError, config_size_problem, loads_unique
+    from delivery.errors import ConfigIssue
 
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8") if config_size_problem(len(raw)) is None else ""
     except (OSError, UnicodeDecodeError) as exc:
         return [f"cannot read file: {exc.__class__.__name__}: {exc}"]
+    too_big = config_size_problem(len(raw))
+    if too_big is not None:
+        return [too_big]
     try:
-        document = json.loads(text)
+        document = loads_unique(text)
+    except DuplicateKeyError as exc:
+        return [str(ConfigIssue(p, "Duplicate key")) for p in exc.paths]
     except json.JSONDecodeError as exc:
         return [f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
     try:

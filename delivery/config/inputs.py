@@ -96,7 +96,12 @@ class _Pairs(dict[str, Any]):
         self.repeated: tuple[str, ...] = ()
         if len(self) != len(pairs):
             seen: set[str] = set()
-            self.repeated = tuple(dict.fromkeys(k for k, _ in pairs if k in seen or seen.add(k)))
+            again: list[str] = []
+            for key, _ in pairs:
+                if key in seen:
+                    again.append(key)
+                seen.add(key)
+            self.repeated = tuple(dict.fromkeys(again))
 
 
 def _duplicates(value: Any, path: JsonPath = ()) -> Iterator[JsonPath]:
@@ -109,7 +114,7 @@ def _duplicates(value: Any, path: JsonPath = ()) -> Iterator[JsonPath]:
             yield from _duplicates(item, (*path, index))
 
 
-def loads_unique(text: str | bytes) -> Any:
+def loads_unique(text: str | bytes | bytearray) -> Any:
     """``json.loads`` that raises :class:`DuplicateKeyError` (every path) when an object repeats a key.
 
     ``json.JSONDecodeError`` propagates as from ``json.loads``; objects come back as plain ``dict``s."""

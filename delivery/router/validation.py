@@ -13,11 +13,11 @@ Timestamps are RFC 3339 date-times with seconds and a ``Z`` or ``±hh:mm`` offse
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from delivery.config.inputs import DuplicateKeyError, loads_unique, path_text
 from delivery.router.events import (
     Channel,
     ChannelStatusEvent,
@@ -208,7 +208,10 @@ def decode_event(body: str | bytes | Mapping[str, Any]) -> StatusEvent | Rejecti
     """An SQS message body (or an already-decoded event) → ``validate_event``."""
     if isinstance(body, (str, bytes, bytearray)):  # a tuple is faster than a union here
         try:
-            event: object = json.loads(body)
+            event: object = loads_unique(body)
+        except DuplicateKeyError as exc:
+            issues = tuple(EventIssue(path_text(p), "duplicate key") for p in exc.paths)
+            return Rejection(ErrorCode.INVALID_EVENT, issues)
         except (ValueError, RecursionError) as exc:
             return Rejection(ErrorCode.INVALID_EVENT, (EventIssue("(body)", f"not valid JSON: {exc}"),))
         return validate_event(event)

@@ -24,6 +24,7 @@ from typing import Any
 
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import log
+from delivery.observe.scrub import KNOWN_SECRETS
 from delivery.router.configs import ConfigLookup, RoutesCache, load_routes
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.observe import observe
@@ -168,7 +169,8 @@ def raw_body(event: RouterInput) -> str:
 
 
 def dead_letter_message(record: RecordResult, body: str) -> OutgoingMessage:
-    attributes = {"ERROR_CODE": record.error_code or "", "ERROR_MESSAGE": record.error_message or ""}
+    message = KNOWN_SECRETS.scrub(record.error_message or "")
+    attributes = {"ERROR_CODE": record.error_code or "", "ERROR_MESSAGE": message}
     if record.event_id:
         attributes["EVENT_ID"] = record.event_id
     if record.client_id:

@@ -70,3 +70,13 @@ def test_worker_requirements_name_the_missing_sources() -> None:
 def test_overrides_ignore_none() -> None:
     s = Settings.from_env({"CLIENT_ID": "a"}).with_overrides(client_id=None, config_dir="/tmp/x")
     assert (s.client_id, s.config_dir) == ("a", "/tmp/x")
+
+
+def test_allowed_egress_cidrs_is_read_like_the_other_settings() -> None:
+    assert Settings.from_env({}).egress.allowed == ()
+    settings = Settings.from_env({"ALLOWED_EGRESS_CIDRS": "127.0.0.0/8, 10.1.0.0/16"})
+    assert [str(n) for n in settings.egress.allowed] == ["127.0.0.0/8", "10.1.0.0/16"]
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"ALLOWED_EGRESS_CIDRS": "127.0.0.0/8,loopback", "CONCURRENCY_LIMIT": "x"})
+    assert len(raised.value.problems) == 2
+    assert any("ALLOWED_EGRESS_CIDRS: 'loopback' is not a CIDR" in p for p in raised.value.problems)

@@ -118,20 +118,27 @@ def loads_unique(text: str | bytes | bytearray) -> Any:
     """``json.loads`` that raises :class:`DuplicateKeyError` (every path) when an object repeats a key.
 
     ``json.JSONDecodeError`` propagates as from ``json.loads``; objects come back as plain ``dict``s."""
-    repeated = False
+    if not isinstance(text, str):
+        text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
+    try:
+        return _UNIQUE.decode(text)  # the common case: plain dicts, no bookkeeping
+    except _Repeated:
+        raise DuplicateKeyError(list(_duplicates(_REMEMBERING.decode(text)))) from None
 
-    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        nonlocal repeated
-        obj = dict(pairs)
-        if len(obj) == len(pairs):
-            return obj  # the common case: a plain dict, nothing to remember
-        repeated = True
-        return _Pairs(pairs)
 
-    doc = json.loads(text, object_pairs_hook=pairs_hook)
-    if repeated:
-        raise DuplicateKeyError(list(_duplicates(doc)))
-    return doc
+class _Repeated(Exception):
+    """Raised by the fast hook on the first repeated key; the slow pass then names them all."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Repeated
+    return obj
+
+
+_UNIQUE = json.JSONDecoder(object_pairs_hook=_unique_pairs)  # built once: json.loads(**kw) builds one a call
+_REMEMBERING = json.JSONDecoder(object_pairs_hook=_Pairs)
 
 
 def config_size_problem(size_bytes: int) -> str | None:

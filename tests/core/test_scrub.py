@@ -143,3 +143,11 @@ def test_the_head_index_path_gives_the_same_guarantee(secret: str, before: str, 
     text = before + secret + after + MANY[7] + secret
     out = scrub(text, [secret, *MANY])
     assert all(secret not in part and MANY[7] not in part for part in out.split(MASK))
+
+
+def test_prometheus_labels_are_scrubbed() -> None:
+    from delivery.observe.prometheus import escape_label
+    from delivery.observe.scrub import KNOWN_SECRETS
+
+    KNOWN_SECRETS.add(["label-secret-777"])
+    assert escape_label('target "label-secret-777"') == 'target \\"[Redacted]\\"'

@@ -162,6 +162,7 @@ class Journal:
         self.bytes = 0
         self.evicted = 0
         self._records: deque[RecordedRequest] = deque()
+        self._sizes: deque[int] = deque()  # size_bytes of each record, computed once
         self._waiters: list[_Waiter] = []
         self._stats: dict[str, _PathStats] = {}
         self._seq = 0
@@ -175,10 +176,13 @@ class Journal:
         return len(self._records)
 
     def append(self, rec: RecordedRequest) -> None:
+        size = rec.size_bytes
         self._records.append(rec)
-        self.bytes += rec.size_bytes
+        self._sizes.append(size)
+        self.bytes += size
         while len(self._records) > 1 and (len(self._records) > self.maxlen or self.bytes > self.max_bytes):
-            self.bytes -= self._records.popleft().size_bytes
+            self._records.popleft()
+            self.bytes -= self._sizes.popleft()
             self.evicted += 1
         self.total += 1
         stats = self._stats.get(rec.path)
@@ -206,6 +210,7 @@ class Journal:
     def clear(self) -> int:
         cleared = len(self._records)
         self._records.clear()
+        self._sizes.clear()
         self.bytes = 0
         self._stats.clear()
         self.total = 0

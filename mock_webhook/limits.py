@@ -26,6 +26,7 @@ class GuardedHandler(RequestHandler):
         super().__init__(manager, **kwargs)
         self._state = state
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_deadline = 0.0
         self._in_request = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -38,7 +39,7 @@ class GuardedHandler(RequestHandler):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        if data and not self._in_request and self._head_timer is None:
+        if data and not self._in_request and self._head_deadline == 0.0:
             self._arm()  # the first byte of a new request on a kept-alive connection
         super().data_received(data)
 
@@ -48,7 +49,7 @@ class GuardedHandler(RequestHandler):
 
     def head_received(self) -> None:
         self._in_request = True
-        self._disarm()
+        self._head_deadline = 0.0  # the timer, if pending, finds no deadline and lapses
 
     def request_done(self) -> None:
         self._in_request = False  # the next request's first byte arms the deadline again
@@ -58,16 +59,25 @@ class GuardedHandler(RequestHandler):
         self.force_close()
 
     def _arm(self) -> None:
-        self._disarm()
-        self._head_timer = self._loop.call_later(self._state.settings.header_timeout_s, self._head_too_slow)
+        """Set the deadline; one timer per connection at a time (no schedule/cancel on every request, as
+        aiohttp's own keep-alive timer): a timer that fires early re-arms itself for the current deadline."""
+        self._head_deadline = self._loop.time() + self._state.settings.header_timeout_s
+        if self._head_timer is None:
+            self._head_timer = self._loop.call_at(self._head_deadline, self._check_head)
 
     def _disarm(self) -> None:
+        self._head_deadline = 0.0
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _head_too_slow(self) -> None:
+    def _check_head(self) -> None:
         self._head_timer = None
-        if not self._in_request:
-            self._state.timed_out_connections += 1
-            self.force_close()
+        deadline = self._head_deadline
+        if deadline == 0.0 or self._in_request:
+            return  # the head arrived in time
+        if self._loop.time() < deadline:
+            self._head_timer = self._loop.call_at(deadline, self._check_head)
+            return
+        self._state.timed_out_connections += 1
+        self.force_close()

@@ -85,12 +85,8 @@ class WebhookHandler:
         started_s = time.monotonic()
         now_s = time.time()
         state = self.state
-        try:
-            async with asyncio.timeout(state.settings.body_timeout_s):
-                body = await request.read()
-        except TimeoutError:
-            if guarded is not None:
-                guarded.body_too_slow()
+        body = await _read_body(request, guarded, state.settings.body_timeout_s)
+        if body is None:
             return web.Response(status=408)  # not sent: the connection is gone
         path = request.path
         headers = request.headers
@@ -142,6 +138,21 @@ class WebhookHandler:
         if action is None:
             return web.Response(body=reply.body, status=reply.status, content_type="application/json")
         return await _faulty_response(request, reply, action)
+
+
+async def _read_body(
+    request: web.BaseRequest, guarded: GuardedHandler | None, timeout_s: float
+) -> bytes | None:
+    """The whole body, or None when it did not arrive within ``timeout_s`` (the connection is closed)."""
+    if request.content.is_eof():  # the usual case: the body came with the head, no timer needed
+        return await request.read()
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await request.read()
+    except TimeoutError:
+        if guarded is not None:
+            guarded.body_too_slow()
+        return None
 
 
 class WebhookServer(web.Server):

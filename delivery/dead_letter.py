@@ -2,7 +2,9 @@
 
 Every dead-lettered message carries ``ERROR_CODE``, ``ERROR_MESSAGE`` (<= 1024 characters), ``STATUS_CODE``
 (only when there was an HTTP response), ``CLIENT_ID``, ``TARGET_ID``, ``RETRY_ATTEMPTS`` (the receive count)
-and ``FIRST_RECEIVED_AT`` (ISO-8601). The body stays the original message body, verbatim.
+and ``FIRST_RECEIVED_AT`` (ISO-8601). The body stays the original message body, verbatim. ``ERROR_MESSAGE``
+goes through ``delivery.observe.scrub`` with the secrets the caller holds: a receiver echoing the API key
+back does not get it into the DLQ.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "too_large",
     "with_dead_letter_attributes",
 ]
+from delivery.observe.scrub import scrub
 
 MAX_ERROR_MESSAGE_CHARS = 1024
 UNKNOWN_TARGET = "unknown"
@@ -38,12 +41,18 @@ def iso_ms(epoch_ms: int) -> str:
 
 
 def dead_letter_attributes(
-    outcome: Outcome, message: ReceivedMessage, *, client_id: str, target_id: str | None
+    outcome: Outcome,
+    message: ReceivedMessage,
+    *,
+    client_id: str,
+    target_id: str | None,
+    secrets: frozenset[str] = frozenset(),
 ) -> tuple[tuple[str, str], ...]:
     code = outcome.error_code or outcome.reason
+    error_message = scrub(outcome.error_message or code, secrets)
     attributes = {
         "ERROR_CODE": code,
-        "ERROR_MESSAGE": sqs_text((outcome.error_message or code)[:MAX_ERROR_MESSAGE_CHARS]),
+        "ERROR_MESSAGE": sqs_text(error_message[:MAX_ERROR_MESSAGE_CHARS]),
         "CLIENT_ID": client_id,
         "TARGET_ID": target_id or UNKNOWN_TARGET,
         "RETRY_ATTEMPTS": str(message.receive_count),
@@ -55,12 +64,19 @@ def dead_letter_attributes(
 
 
 def with_dead_letter_attributes(
-    outcome: Outcome, message: ReceivedMessage, *, client_id: str, target_id: str | None
+    outcome: Outcome,
+    message: ReceivedMessage,
+    *,
+    client_id: str,
+    target_id: str | None,
+    secrets: frozenset[str] = frozenset(),
 ) -> Outcome:
     """The outcome with its DLQ attributes filled in (unchanged unless it is DEAD_LETTER)."""
     if outcome.disposition is not Disposition.DEAD_LETTER:
         return outcome
-    attributes = dead_letter_attributes(outcome, message, client_id=client_id, target_id=target_id)
+    attributes = dead_letter_attributes(
+        outcome, message, client_id=client_id, target_id=target_id, secrets=secrets
+    )
     return replace(outcome, dlq_attributes=attributes)
 
 

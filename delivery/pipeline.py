@@ -35,7 +35,9 @@ from delivery.gate.scripts import Gate, GateSettings, TargetGateParams
 from delivery.models import Disposition, ReceivedMessage
 from delivery.observe.batch import observe_batch, observe_breaker, observe_received
 from delivery.observe.metrics import BatchMetrics, MetricsSink
+from delivery.observe.scrub import KNOWN_SECRETS
 from delivery.routing import group_by_target, route, split
+from delivery.signing import delivery_secrets
 from delivery.stages import Decided, Progress, Routed, TargetBatch
 from delivery.verdicts import APPLICATION_MAP_UNAVAILABLE, infrastructure_retry
 
@@ -59,6 +61,7 @@ class Pipeline:
         self.deps = deps
         self.client_id = deps.attempts.client_id
         self._known_config: ClientConfig | None = None
+        self._secrets_of: ClientConfig | None = None
 
     async def process(
         self, messages: Sequence[ReceivedMessage], progress: Progress | None = None
@@ -71,6 +74,7 @@ class Pipeline:
         observe_received(self.client_id, results)
         routed, early = split(results)
         self._know_targets(config)
+        self._know_secrets(config, app_id)
         early = self._reported(self._attributed(early), progress)
         starts = _Starts(len(routed), progress)
         per_target = [self._deliver(b, app_id, metrics, starts, progress) for b in group_by_target(routed)]
@@ -86,6 +90,14 @@ class Pipeline:
         if limits is not None and isinstance(config, ClientConfig) and config is not self._known_config:
             limits.know(self.client_id, (t.target_id for t in config.targets))
             self._known_config = config
+
+    def _know_secrets(self, config: ClientConfig | ConfigError, app_id: str | ConfigError) -> None:
+        """Register the secret values this batch delivers with, so no output can carry them (scrub)."""
+        if isinstance(config, ClientConfig) and config is not self._secrets_of:
+            KNOWN_SECRETS.add(delivery_secrets(config.targets))
+            self._secrets_of = config
+        if isinstance(app_id, str):
+            KNOWN_SECRETS.add((app_id,))
 
     async def _lookup(self, lookup: AsyncLookup[T]) -> T | ConfigError:
         """A config/app-map value, or the ``ConfigError`` explaining why there is none (not raised)."""
@@ -149,7 +161,11 @@ class Pipeline:
 
     def _with_attributes(self, d: Decided) -> Decided:
         outcome = with_dead_letter_attributes(
-            d.outcome, d.message, client_id=self.client_id, target_id=d.target_id
+            d.outcome,
+            d.message,
+            client_id=self.client_id,
+            target_id=d.target_id,
+            secrets=KNOWN_SECRETS.values,
         )
         return replace(d, outcome=outcome)
 

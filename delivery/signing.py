@@ -74,6 +74,22 @@ def resolve_secrets(settings: SigningSettings, environ: Mapping[str, str] | None
     return tuple(values)
 
 
+def delivery_secrets(
+    targets: Iterable[CallbackTarget], environ: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """Every secret value delivering to ``targets`` uses: API key values and signing secrets (``env:``
+    references resolved; an unset one is skipped). What ``delivery.observe.scrub`` must keep out of output."""
+    env = os.environ if environ is None else environ
+    values: list[str] = []
+    for target in targets:
+        values.append(target.api_key.header_value)
+        for ref in target.delivery.signing.secrets:
+            value = env.get(ref.removeprefix("env:"), "").strip() if ref.startswith("env:") else ref
+            if value:
+                values.append(value)
+    return tuple(values)
+
+
 def signed_headers(
     target: CallbackTarget,
     application_id: str,

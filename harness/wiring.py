@@ -83,6 +83,8 @@ def pipeline_env(
             # scenarios finish in seconds; timings are made fast through config, never by faking time
             "CB_PROBE_RATE_LIMIT": "1",
             "LOG_LEVEL": "INFO",
+            # the local stack delivers to its mock on 127.0.0.1: the one egress allowance (SPEC P15)
+            "ALLOWED_EGRESS_CIDRS": "127.0.0.0/8",
         }
     )
 

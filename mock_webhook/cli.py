@@ -65,6 +65,19 @@ def _add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--webhook-secret", action="append", default=[], help="Standard Webhooks secret")
     serve.add_argument("--enforce-signatures", action="store_true", help="401 unless the signature is valid")
     serve.add_argument("--journal", type=int, default=10_000, help="journal capacity (requests)")
+    serve.add_argument(
+        "--journal-bytes", type=int, default=64 * 1024 * 1024, help="journal memory bound (default 64 MiB)"
+    )
+    serve.add_argument(
+        "--body-cap",
+        type=int,
+        default=64 * 1024,
+        help="journal bodies over this many bytes truncated (64 KiB)",
+    )
+    serve.add_argument("--header-timeout", type=float, default=10.0, help="seconds for a request head (10)")
+    serve.add_argument("--body-timeout", type=float, default=30.0, help="seconds for a request body (30)")
+    serve.add_argument("--idle-timeout", type=float, default=60.0, help="idle keep-alive seconds (60)")
+    serve.add_argument("--max-connections", type=int, default=1024, help="open connections cap (1024)")
     serve.add_argument("--faults", type=Path, help="JSON/YAML file: {path: fault script}")
     serve.add_argument("--ready-file", type=Path, help="write connection details here once listening")
 
@@ -123,7 +136,28 @@ def _write_ready_file(path: Path, info: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+FLAG_OF_SETTING = {
+    "journal_size": "--journal",
+    "journal_max_bytes": "--journal-bytes",
+    "body_cap_bytes": "--body-cap",
+    "header_timeout_s": "--header-timeout",
+    "body_timeout_s": "--body-timeout",
+    "idle_timeout_s": "--idle-timeout",
+    "max_connections": "--max-connections",
+}
+
+
 def _build_mock(args: argparse.Namespace, certs_dir: Path) -> MockWebhook:
+    try:
+        return _mock_from(args, certs_dir)
+    except ValueError as exc:
+        message = str(exc)
+        for setting, flag in FLAG_OF_SETTING.items():
+            message = message.replace(f"{setting}:", f"{flag}:")
+        raise UsageError(message) from None
+
+
+def _mock_from(args: argparse.Namespace, certs_dir: Path) -> MockWebhook:
     from mock_webhook.server import MockWebhook
 
     creds = Credentials(
@@ -143,6 +177,12 @@ def _build_mock(args: argparse.Namespace, certs_dir: Path) -> MockWebhook:
         credentials=creds,
         journal_size=args.journal,
         faults=load_faults(args.faults) if args.faults else None,
+        journal_max_bytes=args.journal_bytes,
+        body_cap_bytes=args.body_cap,
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        idle_timeout_s=args.idle_timeout,
+        max_connections=args.max_connections,
     )
 
 

@@ -2,7 +2,9 @@
 
 In ALB passthrough mode the load balancer does not verify anything; it forwards the client's chain as a
 URL-encoded PEM in ``X-Amzn-Mtls-Clientcert``. The reference only checked the dates (SPEC M.1); here the
-chain is verified against the mock's CA (signatures, validity, client-auth usage) as SPEC P14 asks.
+chain is verified against the mock's CA (signatures, validity, client-auth usage) as SPEC P14 asks. The leaf
+must be an end-entity certificate (not a CA: the CA certificate verifies against itself) whose extended key
+usage includes ``clientAuth``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,22 @@ def handshake_verdict(peer_der: bytes | None) -> TlsVerdict:
     return TlsVerdict(True, True, cert.subject.rfc4514_string(), spki_pin(cert), "verified in TLS handshake")
 
 
+def leaf_problem(leaf: x509.Certificate) -> str | None:
+    """Why ``leaf`` cannot be a client certificate (a CA, or no ``clientAuth`` usage), or None."""
+    try:
+        if leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return "Client certificate is a CA certificate, not a client certificate"
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return "Client certificate has no extended key usage (clientAuth is required)"
+    if x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH not in usages:
+        return "Client certificate's extended key usage does not include clientAuth"
+    return None
+
+
 class AlbCertVerifier:
     """Verifies ``X-Amzn-Mtls-Clientcert`` values against one CA; caches verdicts per header value."""
 
@@ -83,6 +101,9 @@ class AlbCertVerifier:
             return TlsVerdict(True, False, detail="Failed to parse client certificate")
         leaf, intermediates = chain[0], chain[1:]
         subject, pin = leaf.subject.rfc4514_string(), spki_pin(leaf)
+        unfit = leaf_problem(leaf)
+        if unfit is not None:
+            return TlsVerdict(True, False, subject, pin, unfit)
         if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
             return TlsVerdict(
                 True, False, subject, pin, "Client certificate is not within its validity period"

@@ -1,7 +1,10 @@
-"""The request journal: a bounded ring buffer of recorded requests, queries, waits and stats.
+"""The request journal: recorded requests bounded in count *and* bytes; queries, waits, stats.
 
-Appending is O(1) plus one check per pending waiter; records keep raw bytes and turn into JSON only when
-someone asks. Waiters are futures resolved by ``append`` (event-driven, no polling).
+Appending is O(1) plus one check per pending waiter (and one eviction per record over a bound); records keep
+raw bytes and turn into JSON only when someone asks. Waiters are futures resolved by ``append`` (event-driven,
+no polling). A body over the body cap is kept truncated, with its full length and SHA-256
+(:func:`kept_body`). Credential-looking headers (any name with ``key``, ``token``, ``secret``, ``auth``,
+``passw``, ``credential``, ``cookie`` or ``session`` in it, and the path's API-key header) are masked.
 """
 
 from __future__ import annotations
@@ -16,7 +19,23 @@ from mock_webhook.clientcert import TlsVerdict
 from mock_webhook.verify import SignatureVerdict
 
 DEFAULT_JOURNAL_SIZE = 10_000
+DEFAULT_JOURNAL_BYTES = 64 * 1024 * 1024
+DEFAULT_BODY_CAP_BYTES = 64 * 1024
 ALWAYS_MASKED = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
+CREDENTIAL_WORDS = ("key", "token", "secret", "auth", "passw", "credential", "cookie", "session")
+_RECORD_OVERHEAD_BYTES = 512  # the fixed part of a record (tuple, verdicts, numbers), roughly
+
+
+def credential_like(name: str) -> bool:
+    """A header name that may carry a credential (lower-case ``name``)."""
+    return name in ALWAYS_MASKED or any(word in name for word in CREDENTIAL_WORDS)
+
+
+def kept_body(body: bytes, cap_bytes: int) -> tuple[bytes, int, str | None]:
+    """(what the journal keeps, full length, SHA-256 hex when truncated else None)."""
+    if len(body) <= cap_bytes:
+        return body, len(body), None
+    return body[:cap_bytes], len(body), hashlib.sha256(body).hexdigest()
 
 
 def normalise_path(path: str) -> str:
@@ -49,16 +68,25 @@ class RecordedRequest(NamedTuple):
     latency_ms: float
     fault: str | None = None
     masked_header: str = "x-api-key"
+    body_length: int = -1  # the full body length when it was truncated (-1: body_bytes is the whole body)
+    body_sha256: str | None = None  # SHA-256 of the full body when it was truncated
 
     @property
     def headers(self) -> dict[str, str]:
-        """Lower-case names; API keys and credentials masked."""
+        """Lower-case names; API keys and anything credential-looking masked."""
         out: dict[str, str] = {}
         for raw_name, raw_value in self.raw_headers:
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-            masked = name in ALWAYS_MASKED or name == self.masked_header
+            masked = name == self.masked_header or credential_like(name)
             out[name] = mask(value) if masked else value
         return out
+
+    @property
+    def size_bytes(self) -> int:
+        """What the record holds in memory, roughly: bodies, headers and a fixed overhead."""
+        headers = sum(len(n) + len(v) for n, v in self.raw_headers)
+        response = len(self.response_body) if self.response_body else 0
+        return len(self.body_bytes) + headers + response + _RECORD_OVERHEAD_BYTES
 
     @property
     def body(self) -> str:
@@ -73,6 +101,10 @@ class RecordedRequest(NamedTuple):
             "method": self.method,
             "headers": self.headers,
             "body": self.body,
+            "bodyBytes": len(self.body_bytes) if self.body_length < 0 else self.body_length,
+            "bodyTruncated": None
+            if self.body_sha256 is None
+            else {"keptBytes": len(self.body_bytes), "sha256": self.body_sha256},
             "messageId": self.message_id,
             "correlationId": self.correlation_id,
             "callbackType": self.callback_type,
@@ -122,9 +154,15 @@ class _PathStats:
 
 
 class Journal:
-    def __init__(self, maxlen: int = DEFAULT_JOURNAL_SIZE) -> None:
+    """At most ``maxlen`` records and about ``max_bytes`` bytes of them; the oldest go first."""
+
+    def __init__(self, maxlen: int = DEFAULT_JOURNAL_SIZE, max_bytes: int = DEFAULT_JOURNAL_BYTES) -> None:
         self.maxlen = maxlen
-        self._records: deque[RecordedRequest] = deque(maxlen=maxlen)
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.evicted = 0
+        self._records: deque[RecordedRequest] = deque()
+        self._sizes: deque[int] = deque()  # size_bytes of each record, computed once
         self._waiters: list[_Waiter] = []
         self._stats: dict[str, _PathStats] = {}
         self._seq = 0
@@ -138,7 +176,14 @@ class Journal:
         return len(self._records)
 
     def append(self, rec: RecordedRequest) -> None:
+        size = rec.size_bytes
         self._records.append(rec)
+        self._sizes.append(size)
+        self.bytes += size
+        while len(self._records) > 1 and (len(self._records) > self.maxlen or self.bytes > self.max_bytes):
+            self._records.popleft()
+            self.bytes -= self._sizes.popleft()
+            self.evicted += 1
         self.total += 1
         stats = self._stats.get(rec.path)
         if stats is None:
@@ -165,6 +210,8 @@ class Journal:
     def clear(self) -> int:
         cleared = len(self._records)
         self._records.clear()
+        self._sizes.clear()
+        self.bytes = 0
         self._stats.clear()
         self.total = 0
         return cleared
@@ -192,6 +239,9 @@ class Journal:
             "total": self.total,
             "journalSize": len(self._records),
             "journalCapacity": self.maxlen,
+            "journalBytes": self.bytes,
+            "journalMaxBytes": self.max_bytes,
+            "journalEvicted": self.evicted,
             "latencyMs": _percentiles(latencies),
             "paths": {
                 path: {

@@ -87,8 +87,11 @@ class MockWebhook:
         credentials: Credentials | None = None,
         journal_size: int = 10_000,
         faults: Mapping[str, FaultScript | Sequence[object] | Mapping[str, object]] | None = None,
+        **limits: Any,  # MockSettings limits: journal_max_bytes, body_cap_bytes, *_timeout_s, max_connections
     ) -> None:
-        self.settings = MockSettings(mtls, alb_passthrough, journal_size, credentials or Credentials())
+        self.settings = MockSettings(
+            mtls, alb_passthrough, journal_size, credentials or Credentials(), **limits
+        )
         self.certs = (
             certs if isinstance(certs, CertBundle) else CertBundle.load(certs) if certs else CertBundle.mint()
         )
@@ -177,6 +180,7 @@ class MockWebhook:
             "mtls": self.settings.mtls,
             "albPassthrough": self.settings.alb_passthrough,
             "journalCapacity": self.settings.journal_size,
+            "journalMaxBytes": self.settings.journal_max_bytes,
         }
 
     # -- behaviour ---------------------------------------------------------------------------------

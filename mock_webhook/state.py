@@ -10,7 +10,12 @@ from typing import Any
 from mock_webhook.certs import CertBundle
 from mock_webhook.clientcert import AlbCertVerifier, TlsVerdict, handshake_verdict
 from mock_webhook.faults import FaultAction, FaultScript, ScriptRunner
-from mock_webhook.journal import Journal, normalise_path
+from mock_webhook.journal import (
+    DEFAULT_BODY_CAP_BYTES,
+    DEFAULT_JOURNAL_BYTES,
+    Journal,
+    normalise_path,
+)
 from mock_webhook.verify import Credentials
 
 MTLS_MODES = ("off", "optional", "required")
@@ -25,13 +30,23 @@ class MockSettings:
     alb_passthrough: bool = False
     journal_size: int = 10_000
     credentials: Credentials = field(default_factory=Credentials)
+    journal_max_bytes: int = DEFAULT_JOURNAL_BYTES  # the journal's memory bound, besides its count
+    body_cap_bytes: int = DEFAULT_BODY_CAP_BYTES  # a longer body is journaled truncated (+ length, SHA-256)
+    header_timeout_s: float = 10.0  # a request head must arrive within this of its first byte / the connect
+    body_timeout_s: float = 30.0  # and its body within this once the head is in
+    idle_timeout_s: float = 60.0  # a keep-alive connection with no request is closed after this
+    max_connections: int = 1024  # connections over this are closed as soon as they are accepted
 
     def __post_init__(self) -> None:
         issues = []
         if self.mtls not in MTLS_MODES:
             issues.append(f"mtls: must be one of {', '.join(MTLS_MODES)}, got {self.mtls!r}")
-        if self.journal_size < 1:
-            issues.append("journal_size: must be >= 1")
+        for name in ("journal_size", "journal_max_bytes", "body_cap_bytes", "max_connections"):
+            if getattr(self, name) < 1:
+                issues.append(f"{name}: must be >= 1")
+        for name in ("header_timeout_s", "body_timeout_s", "idle_timeout_s"):
+            if not getattr(self, name) > 0:
+                issues.append(f"{name}: must be > 0")
         if issues:
             raise ValueError("; ".join(issues))
 
@@ -46,7 +61,9 @@ class MockState:
     def __init__(self, settings: MockSettings, certs: CertBundle) -> None:
         self.settings = settings
         self.certs = certs
-        self.journal = Journal(settings.journal_size)
+        self.journal = Journal(settings.journal_size, settings.journal_max_bytes)
+        self.refused_connections = 0  # over max_connections
+        self.timed_out_connections = 0  # header or body too slow
         self.alb = AlbCertVerifier(certs.ca_cert) if settings.alb_passthrough else None
         self._credentials: dict[str, Credentials] = {}
         self._runners: dict[str, ScriptRunner] = {}

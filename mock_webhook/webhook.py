@@ -3,6 +3,9 @@
 Per request: read the body, look up the connection's client-certificate verdict (computed once per
 connection), check the API key and signatures, parse the body once, apply the path's fault script, answer
 like the reference mock, and append one journal record. Nothing here blocks and nothing is parsed twice.
+Limits (``mock_webhook.limits``): head and body read deadlines, idle timeout, connection cap; a body over
+the cap is journaled truncated. In ALB mode a request carrying ``X-Amzn-Mtls-Clientcert`` more than once is
+refused (400): which copy would a real ALB have set?
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from typing import NamedTuple
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from mock_webhook.clientcert import ALB_CERT_HEADER
+from mock_webhook.clientcert import ALB_CERT_HEADER, TlsVerdict
 from mock_webhook.faults import FaultAction
-from mock_webhook.journal import RecordedRequest
+from mock_webhook.journal import RecordedRequest, kept_body
+from mock_webhook.limits import GuardedHandler
 from mock_webhook.reference import (
     UNAUTHORIZED,
     BodyFacts,
@@ -32,6 +36,7 @@ from mock_webhook.verify import Credentials, SignatureVerdict, api_key_valid, ve
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 INTERNAL_ERROR = message_body("Internal server error")
+DUPLICATE_ALB_HEADER = message_body(f"{ALB_CERT_HEADER} must appear at most once")
 _SLOW_CHUNKS = 10
 
 
@@ -66,14 +71,33 @@ class WebhookHandler:
         self.journal = state.journal
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        protocol = request.protocol
+        guarded = protocol if isinstance(protocol, GuardedHandler) else None
+        if guarded is not None:
+            guarded.head_received()
+        try:
+            return await self._handle(request, guarded)
+        finally:
+            if guarded is not None:
+                guarded.request_done()
+
+    async def _handle(self, request: web.BaseRequest, guarded: GuardedHandler | None) -> web.StreamResponse:
         started_s = time.monotonic()
         now_s = time.time()
         state = self.state
-        body = await request.read()
+        body = await _read_body(request, guarded, state.settings.body_timeout_s)
+        if body is None:
+            return web.Response(status=408)  # not sent: the connection is gone
         path = request.path
         headers = request.headers
         conn = state.connection(request.protocol, request.transport)
-        tls = conn.tls if state.alb is None else state.alb.verdict(headers.get(ALB_CERT_HEADER))
+        alb_headers = headers.getall(ALB_CERT_HEADER, []) if state.alb is not None else []
+        duplicate_alb = len(alb_headers) > 1
+        tls = conn.tls if state.alb is None else state.alb.verdict(alb_headers[0] if alb_headers else None)
+        if duplicate_alb:
+            tls = TlsVerdict(
+                True, False, detail=f"{ALB_CERT_HEADER} appeared {len(alb_headers)} times; refused"
+            )
         creds = state.credentials_for(path)
         key_valid = api_key_valid(creds, headers.get(creds.api_key_header))
         signature = verify_signatures(creds, headers, body, now_s)
@@ -82,7 +106,10 @@ class WebhookHandler:
         if action is not None and action.delay_s > 0:
             await asyncio.sleep(action.delay_s)
         reply = decide(action, key_valid, signature, creds, facts, now_s * 1000)
+        if duplicate_alb:
+            reply, action = Reply(400, DUPLICATE_ALB_HEADER), None
         reset = action is not None and action.reset
+        kept, length, digest = kept_body(body, state.settings.body_cap_bytes)
         journal = self.journal
         journal.append(
             RecordedRequest(
@@ -91,7 +118,7 @@ class WebhookHandler:
                 path,
                 request.method,
                 request.raw_headers,
-                body,
+                kept,
                 facts.message_id,
                 facts.correlation_id,
                 facts.callback_type,
@@ -103,7 +130,9 @@ class WebhookHandler:
                 None if reset else reply.body,
                 (time.monotonic() - started_s) * 1000,
                 None if action is None else action.label + (" reset" if reset else ""),
-                creds.api_key_header,
+                creds.api_key_header.lower(),
+                -1 if digest is None else length,
+                digest,
             )
         )
         if action is None:
@@ -111,12 +140,32 @@ class WebhookHandler:
         return await _faulty_response(request, reply, action)
 
 
+async def _read_body(
+    request: web.BaseRequest, guarded: GuardedHandler | None, timeout_s: float
+) -> bytes | None:
+    """The whole body, or None when it did not arrive within ``timeout_s`` (the connection is closed)."""
+    if request.content.is_eof():  # the usual case: the body came with the head, no timer needed
+        return await request.read()
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await request.read()
+    except TimeoutError:
+        if guarded is not None:
+            guarded.body_too_slow()
+        return None
+
+
 class WebhookServer(web.Server):
     """aiohttp's low-level server plus connection bookkeeping (client-certificate verdict per connection)."""
 
     def __init__(self, state: MockState) -> None:
-        super().__init__(WebhookHandler(state), access_log=None)
+        super().__init__(
+            WebhookHandler(state), access_log=None, keepalive_timeout=state.settings.idle_timeout_s
+        )
         self.state = state
+
+    def __call__(self) -> RequestHandler:
+        return GuardedHandler(self, state=self.state, loop=self._loop, **self._kwargs)
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         super().connection_made(handler, transport)

@@ -26,6 +26,16 @@ def _number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
+def _id(text: str) -> str:
+    """A client/target/subscription id argument: the safe id set (``delivery.config.inputs``)."""
+    from delivery.config.inputs import id_problem
+
+    problem = id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def _common(app_map: bool = False) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("storage")
@@ -70,8 +80,8 @@ def _lazy(name: str) -> Any:
 
 
 def _client_target(parser: Any) -> None:
-    parser.add_argument("--client", required=True, help="client id")
-    parser.add_argument("--target", required=True, help="target id")
+    parser.add_argument("--client", type=_id, required=True, help="client id")
+    parser.add_argument("--target", type=_id, required=True, help="target id")
 
 
 def _register_clients(sub: Any, read: list[Any], write: list[Any]) -> None:
@@ -80,9 +90,9 @@ def _register_clients(sub: Any, read: list[Any], write: list[Any]) -> None:
     # exactly one of them; checked by the handler, which answers in the reference's words (exit 1)
     put.add_argument("--json", help="the config as a JSON string (or --file)")
     put.add_argument("--file", metavar="F.json", help="a .json file holding the config (or --json)")
-    put.add_argument("--client", help="expected clientId (must match the document)")
+    put.add_argument("--client", type=_id, help="expected clientId (must match the document)")
     get = _leaf(clients, "get", "print one client config", "clients_get", read)
-    get.add_argument("client_id", metavar="CLIENT_ID")
+    get.add_argument("client_id", metavar="CLIENT_ID", type=_id)
     _leaf(clients, "list", "list client ids", "clients_list", read)
 
 
@@ -95,20 +105,20 @@ def _states(parser: Any) -> None:
 def _register_subscriptions(sub: Any, read: list[Any], write: list[Any]) -> None:
     subs = _group(sub, "subscriptions", "subscriptions: add, del, list, set-states")
     add = _leaf(subs, "add", "add a subscription", "subscriptions_add", write)
-    add.add_argument("--client", required=True)
+    add.add_argument("--client", type=_id, required=True)
     add.add_argument("--type", required=True, choices=("MessageStatus", "ChannelStatus"))
-    add.add_argument("--target", action="append", required=True, help="target id (repeatable)")
-    add.add_argument("--subscription", help="subscription id (default: a new UUID v4)")
+    add.add_argument("--target", type=_id, action="append", required=True, help="target id (repeatable)")
+    add.add_argument("--subscription", type=_id, help="subscription id (default: a new UUID v4)")
     add.add_argument("--channel-type", help="NHSAPP, EMAIL, SMS or LETTER (ChannelStatus)")
     _states(add)
     delete = _leaf(subs, "del", "delete a subscription", "subscriptions_del", write)
-    delete.add_argument("--client", required=True)
-    delete.add_argument("--subscription", required=True)
+    delete.add_argument("--client", type=_id, required=True)
+    delete.add_argument("--subscription", type=_id, required=True)
     listing = _leaf(subs, "list", "list a client's subscriptions", "subscriptions_list", read)
-    listing.add_argument("--client", required=True)
+    listing.add_argument("--client", type=_id, required=True)
     states = _leaf(subs, "set-states", "replace a subscription's states", "subscriptions_set_states", write)
-    states.add_argument("--client", required=True)
-    states.add_argument("--subscription", required=True)
+    states.add_argument("--client", type=_id, required=True)
+    states.add_argument("--subscription", type=_id, required=True)
     _states(states)
 
 
@@ -117,8 +127,8 @@ def _register_targets(sub: Any, read: list[Any], write: list[Any]) -> None:
         sub, "targets", "callback targets: add, del, list, set-mtls, set-pinning, set-certificate"
     )
     add = _leaf(targets, "add", "add a callback target", "targets_add", write)
-    add.add_argument("--client", required=True)
-    add.add_argument("--target", help="target id (default: a new UUID v4)")
+    add.add_argument("--client", type=_id, required=True)
+    add.add_argument("--target", type=_id, help="target id (default: a new UUID v4)")
     add.add_argument("--endpoint", required=True, help="https:// invocation endpoint")
     key = add.add_mutually_exclusive_group(required=True)
     key.add_argument("--api-key", help="API key header value")
@@ -154,12 +164,12 @@ def _register_app_map(sub: Any) -> None:
     add = _leaf(
         group, "add", "map a client to its applicationId", "applications_map_add", [common, _writes()]
     )
-    add.add_argument("--client", required=True)
+    add.add_argument("--client", type=_id, required=True)
     add.add_argument("--application", required=True, help="applicationId")
     get = _leaf(
         group, "get", "print the map, or one client's applicationId", "applications_map_get", [common]
     )
-    get.add_argument("--client", help="print only this client's applicationId")
+    get.add_argument("--client", type=_id, help="print only this client's applicationId")
 
 
 def register(subparsers: Any) -> None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from delivery.config.client import ClientConfig, parse_client_config
-from delivery.config.json_types import strict_json
+from delivery.config.inputs import DuplicateKeyError, config_size_problem, loads_unique
 from delivery.config.sources import AppMapStore, ConfigStore
-from delivery.errors import ConfigError, ConfigInvalid, ConfigNotFound, ConfigValidationError
+from delivery.errors import ConfigError, ConfigInvalid, ConfigIssue, ConfigNotFound, ConfigValidationError
 from delivery.observe.logs import log
 
 logger = logging.getLogger(__name__)
@@ -37,8 +37,16 @@ class _Entry(Generic[T]):
 
 def parse_stored_config(client_id: str, raw: bytes) -> ClientConfig:
     """Pure: stored bytes -> ClientConfig, or ``ConfigInvalid`` naming the client and every bad path."""
+    too_big = config_size_problem(len(raw))
+    if too_big is not None:
+        raise ConfigInvalid(f"Invalid client config for '{client_id}': {too_big}")
     try:
-        data: Any = strict_json(raw)
+        data: Any = loads_unique(raw)
+    except DuplicateKeyError as exc:
+        issues = [ConfigIssue(path, "Duplicate key") for path in exc.paths]
+        raise ConfigInvalid(
+            f"Invalid client config for '{client_id}': {ConfigValidationError(issues)}"
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigInvalid(f"Invalid client config for '{client_id}': invalid JSON: {exc}") from exc
     try:

@@ -20,14 +20,17 @@ from pydantic.alias_generators import to_camel
 
 from delivery.config.rules import (
     HeaderName,
-    NonEmptyStr,
+    HeaderValue,
+    Id,
     Number,
     SecretRef,
     SpkiHash,
     StrictBoolean,
     Text,
+    UrlCheck,
     bounded,
     cross_field_issues,
+    endpoint_issues,
     https_url,
     issues_from_pydantic,
 )
@@ -66,7 +69,7 @@ class _Model(BaseModel):
 
 class ApiKey(_Model):
     header_name: HeaderName
-    header_value: Annotated[NonEmptyStr, Field(repr=False)]
+    header_value: Annotated[HeaderValue, Field(repr=False)]
 
 
 class CircuitBreakerSettings(_Model):
@@ -120,7 +123,7 @@ class TargetDelivery(_Model):
 
 
 class CallbackTarget(_Model):
-    target_id: Text
+    target_id: Id
     type: Literal["API"]
     invocation_endpoint: Annotated[Text, https_url()]
     invocation_method: Literal["POST"]
@@ -131,14 +134,14 @@ class CallbackTarget(_Model):
 
 class MessageStatusSubscription(_Model):
     subscription_type: Literal["MessageStatus"]
-    subscription_id: NonEmptyStr
+    subscription_id: Id
     target_ids: Annotated[tuple[Text, ...], Field(min_length=1)]
     message_statuses: tuple[MessageStatus, ...]
 
 
 class ChannelStatusSubscription(_Model):
     subscription_type: Literal["ChannelStatus"]
-    subscription_id: NonEmptyStr
+    subscription_id: Id
     target_ids: Annotated[tuple[Text, ...], Field(min_length=1)]
     channel_type: ChannelType
     channel_statuses: tuple[ChannelStatus, ...]
@@ -151,7 +154,7 @@ Subscription = Annotated[
 
 
 class ClientConfig(_Model):
-    client_id: NonEmptyStr
+    client_id: Id
     subscriptions: tuple[Subscription, ...]
     targets: tuple[CallbackTarget, ...]
 
@@ -163,8 +166,13 @@ class ClientConfig(_Model):
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
-def parse_client_config(data: object, *, strict: bool = False) -> ClientConfig:
-    """Validate a decoded JSON document; raise one ConfigValidationError listing every problem."""
+def parse_client_config(
+    data: object, *, strict: bool = False, url_check: UrlCheck | None = None
+) -> ClientConfig:
+    """Validate a decoded JSON document; raise one ConfigValidationError listing every problem.
+
+    ``url_check`` (the egress policy's ``url_problem`` where a person edits configs) adds a problem at
+    ``targets.N.invocationEndpoint`` for every refused endpoint."""
     issues: list[ConfigIssue] = []
     config: ClientConfig | None = None
     try:
@@ -174,6 +182,8 @@ def parse_client_config(data: object, *, strict: bool = False) -> ClientConfig:
     except ValidationError as exc:
         issues.extend(issues_from_pydantic(exc))
     issues.extend(cross_field_issues(data))
+    if url_check is not None:
+        issues.extend(endpoint_issues(data, url_check))
     if issues or config is None:
         raise ConfigValidationError(issues)
     return config

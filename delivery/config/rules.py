@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, PlainValidator, StrictBool, StrictStr, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from delivery.config.inputs import (
+    MAX_SECRET_REF_CHARS,
+    header_name_problem,
+    header_value_problem,
+    id_problem,
+)
 from delivery.config.json_types import json_type_name
 from delivery.errors import ConfigIssue, PathItem
 
@@ -59,6 +65,18 @@ def _matches(pattern: re.Pattern[str], kind: str, message: str) -> AfterValidato
     return AfterValidator(check)
 
 
+def _rule(kind: str, problem_of: Callable[[str], str | None]) -> AfterValidator:
+    """An input rule of ``delivery.config.inputs`` as a schema check (its message, capitalised)."""
+
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem is not None:
+            raise PydanticCustomError(kind, problem[:1].upper() + problem[1:])
+        return value
+
+    return AfterValidator(check)
+
+
 def _https(value: str) -> str:
     try:
         parts = urlsplit(value)
@@ -81,10 +99,16 @@ StrictBoolean = StrictBool
 NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
 SpkiHash = Annotated[StrictStr, _matches(SPKI_HASH_RE, "spki_hash", "Invalid SPKI hash")]
 HeaderName = Annotated[
-    StrictStr, _matches(HEADER_NAME_RE, "header_name", "Expected a non-empty HTTP header name")
+    StrictStr,
+    _matches(HEADER_NAME_RE, "header_name", "Expected a non-empty HTTP header name"),
+    _rule("header_name", header_name_problem),
 ]
+HeaderValue = Annotated[StrictStr, Field(min_length=1), _rule("header_value", header_value_problem)]
+Id = Annotated[StrictStr, Field(min_length=1), _rule("id", id_problem)]
 SecretRef = Annotated[
-    StrictStr, _matches(SECRET_REF_RE, "secret_ref", "Expected env:<VARIABLE> or whsec_<base64> secret")
+    StrictStr,
+    Field(max_length=MAX_SECRET_REF_CHARS),
+    _matches(SECRET_REF_RE, "secret_ref", "Expected env:<VARIABLE> or whsec_<base64> secret"),
 ]
 
 _EXPECTED = {
@@ -110,6 +134,8 @@ def _message(err: ErrorDetails) -> str:
         return "Unrecognized key"
     if kind == "string_too_short":
         return f"String must contain at least {ctx.get('min_length')} character(s)"
+    if kind == "string_too_long":
+        return f"String must contain at most {ctx.get('max_length')} character(s)"
     if kind == "too_short":
         return f"Array must contain at least {ctx.get('min_length')} element(s)"
     if kind == "literal_error":
@@ -177,6 +203,18 @@ def _target_refinements(doc: object) -> Iterator[ConfigIssue]:
         if signing.get("scheme") == "standard-webhooks" and not signing.get("secrets"):
             path = ("targets", i, "delivery", "signing", "secrets")
             yield ConfigIssue(path, "At least one secret is required for standard-webhooks signing")
+
+
+UrlCheck = Callable[[str], str | None]  # a URL -> why it is refused, or None (e.g. the egress policy)
+
+
+def endpoint_issues(doc: object, url_check: UrlCheck) -> Iterator[ConfigIssue]:
+    """Each target's ``invocationEndpoint`` through ``url_check`` (the egress policy, SPEC P15)."""
+    for i, target in _items(doc, "targets"):
+        url = target.get("invocationEndpoint")
+        problem = url_check(url) if isinstance(url, str) else None
+        if problem is not None:
+            yield ConfigIssue(("targets", i, "invocationEndpoint"), problem)
 
 
 def cross_field_issues(doc: object) -> Iterator[ConfigIssue]:

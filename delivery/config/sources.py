@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from delivery.config.inputs import DuplicateKeyError, id_problem, loads_unique
 from delivery.errors import ConfigConflict, ConfigError, ConfigInvalid, ConfigNotFound, ConfigUnavailable
 
 DEFAULT_CONFIG_PREFIX = "client_subscriptions/"
@@ -83,16 +84,19 @@ class AppMapStore(Protocol):
 
 
 def check_client_id(client_id: str) -> str:
-    """A client id becomes a file/object name: refuse empty ids and path tricks."""
-    if not client_id or client_id in {".", ".."} or any(c in client_id for c in "/\\\0"):
-        raise ConfigInvalid(f"Invalid client id '{client_id}': must be non-empty, without '/' or '\\'")
+    """A client id becomes a file/object name: only the safe id set (``delivery.config.inputs``)."""
+    problem = id_problem(client_id)
+    if problem is not None:
+        raise ConfigInvalid(f"Invalid client id: {problem}")
     return client_id
 
 
 def parse_app_map(raw: str | bytes, source: str) -> dict[str, str]:
     """Pure: JSON text -> ``{clientId: applicationId}``; ``source`` names the origin in error messages."""
     try:
-        value = json.loads(raw)
+        value = loads_unique(raw)
+    except DuplicateKeyError as exc:
+        raise ConfigInvalid(f"{source} contains duplicate keys: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigInvalid(f"{source} contains invalid JSON") from exc
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from delivery.config.json_types import strict_json
-from delivery.errors import ConfigNotFound
+from delivery.config.inputs import DuplicateKeyError, config_size_problem, loads_unique
+from delivery.errors import ConfigIssue, ConfigNotFound
 from delivery.manage import edits
 from delivery.manage.edits import Doc, Refusal
 from delivery.manage.persist import (
@@ -45,8 +45,15 @@ def read_document(json_text: str | None, file_name: str | None) -> Any:
             json_text = Path(file_name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise Refusal(f"cannot read {file_name}: {exc}") from exc
+    text = json_text or ""
+    too_big = config_size_problem(len(text.encode("utf-8", "surrogatepass")))
+    if too_big is not None:
+        raise Refusal(too_big)
     try:
-        return strict_json(json_text or "")
+        return loads_unique(text)
+    except DuplicateKeyError as exc:
+        lines = [str(ConfigIssue(path, "Duplicate key")) for path in exc.paths]
+        raise Refusal("Config validation failed:\n" + "\n".join(lines)) from exc
     except ValueError as exc:
         raise Refusal(f"failed to parse JSON input: {exc}") from exc
 

@@ -101,10 +101,20 @@ def require_config(store: ConfigStore, client_id: str) -> Doc:
     return doc
 
 
+def egress_check() -> Callable[[str], str | None]:
+    """The egress policy a write is checked against (SPEC P15: ``ALLOWED_EGRESS_CIDRS``, as the worker)."""
+    from delivery.transport.egress import ALLOWED_EGRESS_CIDRS, EgressPolicy, EgressPolicyError
+
+    try:
+        return EgressPolicy.from_text(os.environ.get(ALLOWED_EGRESS_CIDRS)).url_problem
+    except EgressPolicyError as exc:
+        raise Refusal(f"{exc}; expected comma-separated CIDRs such as 127.0.0.0/8") from None
+
+
 def validate(doc: object, heading: str = "Config validation failed:") -> ClientConfig:
     """The parsed config, or a Refusal: ``heading`` then one ``path: message`` line per problem."""
     try:
-        return parse_client_config(doc)
+        return parse_client_config(doc, url_check=egress_check())
     except ConfigValidationError as exc:
         raise Refusal(heading + "\n" + "\n".join(str(i) for i in exc.issues)) from exc
 

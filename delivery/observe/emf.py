@@ -2,7 +2,7 @@
 
 ``EmfEmitter.emit({"DeliverySuccess": 1}, dimensions={...}, properties={...})`` writes one JSON line that
 CloudWatch (Lambda, the CloudWatch agent) turns into metrics. Writing never raises: a metrics failure must
-never break delivery (it is logged instead).
+never break delivery (it is logged instead). Known secret values are masked (``delivery.observe.scrub``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from delivery.observe.scrub import KNOWN_SECRETS
 
 UNITS: Mapping[str, str] = {"DeliveryDurationMs": "Milliseconds"}
 _log = logging.getLogger(__name__)
@@ -60,6 +62,6 @@ class EmfEmitter:
                 **dims,
                 **metrics,
             }
-            self.write(json.dumps(doc, default=str))
+            self.write(json.dumps(KNOWN_SECRETS.scrub_value(doc), default=str))
         except Exception:  # never let metrics break delivery
             _log.exception("metrics emit failed")

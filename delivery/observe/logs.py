@@ -2,7 +2,8 @@
 
 Shape: ``{"level": "INFO", "timestamp": ISO-8601, "msg": ..., **fields}``. Field names in ``SECRET_FIELDS``
 (anywhere in nested dicts) are replaced by ``[Redacted]`` so API keys, signing keys and private keys never
-reach a log line. Use ``log(logger, "info", "Delivery succeeded", clientId=..., targetId=...)``.
+reach a log line; then every known secret *value* is masked wherever it appears (``delivery.observe.scrub``).
+Use ``log(logger, "info", "Delivery succeeded", clientId=..., targetId=...)``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from delivery.observe.scrub import KNOWN_SECRETS
 
 SECRET_FIELDS = frozenset(
     {
@@ -60,7 +63,7 @@ class JsonFormatter(logging.Formatter):
             doc.update(redact(fields))
         if record.exc_info and record.exc_info[0] is not None:
             doc["err"] = {"type": record.exc_info[0].__name__, "message": str(record.exc_info[1])}
-        return json.dumps(doc, default=str, ensure_ascii=False)
+        return json.dumps(KNOWN_SECRETS.scrub_value(doc), default=str, ensure_ascii=False)
 
 
 def log(logger: logging.Logger, level: str, msg: str, /, **fields: Any) -> None:

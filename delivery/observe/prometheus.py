@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from delivery.observe import metrics as m
+from delivery.observe.scrub import KNOWN_SECRETS
 
 PREFIX = "callbacks_"
 DURATION_BUCKETS_MS: tuple[float, ...] = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
@@ -64,6 +65,7 @@ def metric_name(emf_name: str, *, counter: bool) -> str:
 
 
 def escape_label(value: str) -> str:
+    value = KNOWN_SECRETS.scrub(value)
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any, Final
 
+from delivery.config.inputs import id_problem
 from delivery.router.events import EventIssue
 
 Issues = list[EventIssue]
@@ -129,9 +130,11 @@ def literal(obj: Mapping[str, Any], key: str, expected: str, issues: Issues) -> 
 
 
 def client_id_field(data: Mapping[str, Any], issues: Issues) -> str:
-    """``data.clientId``: also names a config file/object, so no path separators or dot names."""
+    """``data.clientId``: also names a config file/object and queues, so only the safe id set
+    (``delivery.config.inputs``, the same rule as the config schema and the CLI)."""
     value = required(data, "clientId", "data.", issues)
-    if value and ("/" in value or "\\" in value or "\0" in value or value in (".", "..")):
-        issues.append(EventIssue("data.clientId", f"is not a valid client id (got {quoted(value)})"))
+    problem = id_problem(value) if value else None
+    if problem is not None:
+        issues.append(EventIssue("data.clientId", f"is not a valid client id: {problem}"))
         return ""
     return value

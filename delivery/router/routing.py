@@ -27,6 +27,7 @@ from typing import Any
 from delivery.dead_letter import fit_dead_letter, offloaded, too_large
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import log
+from delivery.observe.scrub import KNOWN_SECRETS
 from delivery.router.configs import ConfigLookup, RoutesCache, load_routes
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.observe import log_callbacks_generated, observe
@@ -183,7 +184,7 @@ def dead_letter_message(record: RecordResult, body: str) -> OutgoingMessage:
 def _dead_letter_attributes(record: RecordResult) -> tuple[tuple[str, str], ...]:
     attributes = {
         "ERROR_CODE": record.error_code or "",
-        "ERROR_MESSAGE": sqs_text(record.error_message or ""),
+        "ERROR_MESSAGE": sqs_text(KNOWN_SECRETS.scrub(record.error_message or "")),
     }
     if record.event_id:
         attributes["EVENT_ID"] = record.event_id

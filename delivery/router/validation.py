@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from delivery.config.json_types import strict_json
+from delivery.config.inputs import DuplicateKeyError, loads_unique, path_text
 from delivery.router.events import (
     Channel,
     ChannelStatusEvent,
@@ -210,8 +210,11 @@ def decode_event(body: str | bytes | Mapping[str, Any]) -> StatusEvent | Rejecti
     """An SQS message body (or an already-decoded event) → ``validate_event``."""
     if isinstance(body, (str, bytes, bytearray)):  # a tuple is faster than a union here
         try:
-            event: object = strict_json(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            event: object = loads_unique(body)
+        except DuplicateKeyError as exc:
+            issues = tuple(EventIssue(path_text(p), "duplicate key") for p in exc.paths)
+            return Rejection(ErrorCode.INVALID_EVENT, issues)
+        except (ValueError, RecursionError, UnicodeDecodeError) as exc:
             return Rejection(ErrorCode.INVALID_EVENT, (EventIssue("(body)", f"not valid JSON: {exc}"),))
         return validate_event(event)
     return validate_event(dict(body))

@@ -55,11 +55,12 @@ def app_map_store_for(settings: Settings) -> AppMapStore:
     return SsmAppMapStore(settings.app_map_parameter or "")
 
 
-def default_transport(environ: Mapping[str, str]) -> Transport:
+def default_transport(environ: Mapping[str, str], settings: Settings | None = None) -> Transport:
     from delivery.transport.https import HttpsTransport
     from delivery.transport.provider import TlsProvider
 
-    return HttpsTransport(TlsProvider.from_env(environ))
+    egress = settings.egress if settings is not None else Settings.from_env(environ).egress
+    return HttpsTransport(TlsProvider.from_env(environ), egress=egress)
 
 
 @dataclass
@@ -136,7 +137,7 @@ def open_resources(
     sink = metrics_sink or EmfEmitter(settings.metrics_namespace, {"Environment": settings.environment})
     return Resources(
         settings=settings,
-        transport=transport or default_transport(environ),
+        transport=transport or default_transport(environ, settings),
         redis=redis,
         gate=Gate(redis, gate_settings),
         gate_settings=gate_settings,

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from delivery.config.cache import DEFAULT_CONFIG_TTL_S, positive_number
 from delivery.errors import ConfigError
 from delivery.gate.limiter import DEFAULT_TARGET_QUEUE_WAIT_S, default_target_share
+from delivery.transport.egress import ALLOWED_EGRESS_CIDRS, EgressPolicy, EgressPolicyError
 
 DEFAULT_CONFIG_PREFIX = "client_subscriptions/"
 DEFAULT_REGION = "eu-west-2"
@@ -83,6 +84,7 @@ class Settings:
     receive_batch_size: int = 10
     drain_s: float = 30.0
     log_level: str = "INFO"
+    egress: EgressPolicy = field(default_factory=EgressPolicy)  # ALLOWED_EGRESS_CIDRS (SPEC P15)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -114,6 +116,7 @@ class Settings:
             receive_batch_size=reader.number("RECEIVE_BATCH_SIZE", int, 10, minimum=1, maximum=10),
             drain_s=reader.number("DRAIN_SECONDS", float, 30.0, minimum=0),
             log_level=(reader.text("LOG_LEVEL") or "INFO").upper(),
+            egress=reader.egress(),
         )
         reader.problems += settings.redis.problems()
         if reader.problems:
@@ -213,6 +216,13 @@ class _Reader:
             self.problems.append(f"{name} must be {bounds}, got {raw!r}")
             return default
         return value
+
+    def egress(self) -> EgressPolicy:
+        try:
+            return EgressPolicy.from_text(self.text(ALLOWED_EGRESS_CIDRS))
+        except EgressPolicyError as exc:
+            self.problems.append(f"{exc}; expected comma-separated CIDRs such as 127.0.0.0/8")
+            return EgressPolicy()
 
     def positive_or_default(self, name: str, default: float) -> float:
         """The reference rule for cache TTLs: unset, 0 or NaN mean the default."""

@@ -12,6 +12,10 @@ redirects are never followed; the response body is read only as far as needed (a
 a bounded drain so the connection can be reused). A POST whose *reused* connection turns out to be closed
 by the server before any response byte is sent once more on a fresh connection (keep-alive race).
 
+Egress (SPEC P15): ``egress`` (default: deny every non-public address) is checked on the URL before
+anything else (userinfo, IP literals, numeric forms, loopback names) and by the connector on every new
+connection after DNS resolution; a refusal is a permanent ``EGRESS_DENIED`` failure and sends no byte.
+
 Missing or unreadable TLS material raises :class:`~delivery.transport.material.TlsMaterialError` (not a
 network problem: the caller requeues, SPEC P9).
 """
@@ -21,9 +25,11 @@ from __future__ import annotations
 import time
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 from delivery.models import HttpResult, OutgoingRequest, TlsIdentity, TransportFailure
 from delivery.transport.contexts import ContextEntry, SslContexts
+from delivery.transport.egress import EGRESS_DENIED, EgressPolicy
 from delivery.transport.material import MISSING_S3_MESSAGE, TlsMaterial, TlsMaterialError
 from delivery.transport.pinning import CONNECTION_NOTE, ConnectionNote, PinnedConnector
 from delivery.transport.provider import TlsProvider
@@ -64,8 +70,13 @@ class HttpsTransport:
         max_connections_per_origin: int = 0,
         keepalive_timeout_s: float = 15.0,
         excerpt_bytes: int = EXCERPT_BYTES,
+        egress: EgressPolicy | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
+        self._resolver = resolver
         self._tls = tls
+        self._egress = egress if egress is not None else EgressPolicy()
+        self._url_problems: dict[str, str | None] = {}
         replace = bool(tls and tls.settings.ca_replaces_system_trust)
         self._contexts = SslContexts(extra_ca_pem=extra_ca_pem or "", replace_system_trust=replace)
         self._limit = max_connections_per_pool
@@ -85,6 +96,9 @@ class HttpsTransport:
         if not request.url.startswith(("https://", "HTTPS://")):
             message = f"only https:// endpoints are allowed (API keys are never sent in clear): {request.url}"
             return failure("EINVALIDURL", message, 0.0)
+        problem = self._url_problem(request.url)
+        if problem is not None:
+            return failure(EGRESS_DENIED, f"egress denied: {problem}", 0.0)
         session = self._cached_session(request) or await self._session_for(request)
         result, phase = await self._attempt(session, request, started_s, request.timeout_s)
         if phase is not None and _stale_connection(result, phase):
@@ -92,6 +106,14 @@ class HttpsTransport:
             if remaining_s > 0:
                 result, _ = await self._attempt(session, request, started_s, remaining_s)
         return result
+
+    def _url_problem(self, url: str) -> str | None:
+        if url in self._url_problems:
+            return self._url_problems[url]
+        problem = self._egress.url_problem(url)
+        if len(self._url_problems) < 4096:
+            self._url_problems[url] = problem
+        return problem
 
     async def close(self) -> None:
         self._closed = True
@@ -151,6 +173,8 @@ class HttpsTransport:
     def _new_session(self, entry: ContextEntry, pins: tuple[str, ...]) -> aiohttp.ClientSession:
         connector = PinnedConnector(
             spki_pins=pins,
+            egress=self._egress,
+            resolver=self._resolver,
             ssl=entry.context,
             limit=self._limit,
             limit_per_host=self._limit_per_origin,

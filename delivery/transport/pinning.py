@@ -7,6 +7,11 @@ one place every new connection passes through, unchanged from aiohttp 3.9 to 3.1
 holds connections for one pin set only, so a pinned request can never reuse a connection that was
 opened without (or with other) pins. The same hook tells the transport whether a request opened a new
 connection (:data:`CONNECTION_NOTE`).
+
+The connector also enforces the egress policy (``delivery.transport.egress``, SPEC P15) on every new
+connection, after DNS resolution and before any socket is opened: ``_resolve_host`` (the one place both IP
+literals and resolved names pass through, DNS cache hits included) keeps only the permitted addresses, and
+raises :class:`EgressDenied` when none is left, so a name that rebinds to a denied address gets no byte.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from delivery.transport.egress import EGRESS_DENIED, EgressPolicy
 from delivery.transport.spki import spki_pin_of_der
 
 if TYPE_CHECKING:
+    from aiohttp.abc import ResolveResult
     from aiohttp.client_proto import ResponseHandler
 
 PINNING_ERROR_CODE = "ERR_CERT_PINNING_FAILED"
@@ -52,6 +59,17 @@ class SpkiPinMismatch(aiohttp.ClientConnectionError):
         super().__init__(pinning_message(expected, actual))
 
 
+class EgressDenied(aiohttp.ClientConnectionError):
+    """Every address of the target is refused by the egress policy; nothing was sent."""
+
+    code = EGRESS_DENIED
+
+    def __init__(self, host: str, problems: list[str]) -> None:
+        self.host = host
+        detail = "; ".join(dict.fromkeys(problems)) or "no address"
+        super().__init__(f"egress to {host} denied: {detail}")
+
+
 def pinning_message(expected: tuple[str, ...], actual: str) -> str:
     wanted = " or ".join(f"'{pin}'" for pin in expected)
     return f"Certificate pinning failed: expected SPKI hash {wanted}, got '{actual}'"
@@ -77,10 +95,23 @@ def leaf_pin_of_transport(transport: Any) -> str:
 class PinnedConnector(aiohttp.TCPConnector):
     """A ``TCPConnector`` that rejects new connections whose leaf SPKI is not pinned (no pins: no check)."""
 
-    def __init__(self, *, spki_pins: tuple[str, ...] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, *, spki_pins: tuple[str, ...] = (), egress: EgressPolicy | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.spki_pins = tuple(spki_pins)
+        self.egress = egress if egress is not None else EgressPolicy()
         self.checked_connections = 0
+
+    async def _resolve_host(self, host: str, port: int, traces: Any = None) -> list[ResolveResult]:
+        problem = self.egress.host_problem(host)
+        if problem is not None:
+            raise EgressDenied(host, [problem])
+        resolved = await super()._resolve_host(host, port, traces=traces)
+        allowed, problems = self.egress.permitted(entry["host"] for entry in resolved)
+        if not allowed:
+            raise EgressDenied(host, problems)
+        return [entry for entry in resolved if entry["host"] in allowed]
 
     async def _create_connection(
         self,

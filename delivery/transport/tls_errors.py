@@ -2,7 +2,8 @@
 
 Permanent (retrying cannot help): ``ERR_CERT_PINNING_FAILED``, ``CERT_HAS_EXPIRED``,
 ``ERR_TLS_CERT_ALTNAME_INVALID``, ``DEPTH_ZERO_SELF_SIGNED_CERT``, ``SELF_SIGNED_CERT_IN_CHAIN``,
-``UNABLE_TO_VERIFY_LEAF_SIGNATURE``, ``UNABLE_TO_GET_ISSUER_CERT_LOCALLY``, ``EINVALIDURL``.
+``UNABLE_TO_VERIFY_LEAF_SIGNATURE``, ``UNABLE_TO_GET_ISSUER_CERT_LOCALLY``, ``EINVALIDURL``,
+``EGRESS_DENIED``.
 Transient, with a precise code: ``ECONNREFUSED``, ``ECONNRESET``, ``ETIMEDOUT``, ``ENOTFOUND``,
 ``EPROTO_HANDSHAKE`` (TLS handshake failed, e.g. no common protocol), ``ECLIENTCERT_REJECTED`` (the server
 refused our client certificate, or the missing one) and other verification codes such as
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from delivery.models import TransportFailure
-from delivery.transport.pinning import SpkiPinMismatch
+from delivery.transport.egress import EGRESS_DENIED
+from delivery.transport.pinning import EgressDenied, SpkiPinMismatch
 
 # OpenSSL X509_V_ERR_* -> (Node-style code, permanent)
 VERIFY_CODES: dict[int, tuple[str, bool]] = {
@@ -46,7 +48,7 @@ VERIFY_CODES: dict[int, tuple[str, bool]] = {
 }
 PERMANENT_CODES = frozenset(
     {code for code, permanent in VERIFY_CODES.values() if permanent}
-    | {"ERR_CERT_PINNING_FAILED", "EINVALIDURL"}
+    | {"ERR_CERT_PINNING_FAILED", "EINVALIDURL", EGRESS_DENIED}
 )
 _CERT_ALERT_WORDS = ("CERTIFICATE", "UNKNOWN_CA", "ACCESS_DENIED")
 CLIENT_CERT_HINT = (
@@ -76,7 +78,7 @@ def failure_from_exception(exc: BaseException, phase: Phase, elapsed_ms: float) 
 
 def _connect_code(exc: BaseException, phase: Phase) -> tuple[str, str] | None:
     """Failures while opening a connection (DNS, TCP, TLS handshake and verification, pinning)."""
-    if isinstance(exc, SpkiPinMismatch):
+    if isinstance(exc, SpkiPinMismatch | EgressDenied):
         return exc.code, str(exc)
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return verify_failure(exc.certificate_error)

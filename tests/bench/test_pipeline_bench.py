@@ -201,6 +201,7 @@ async def _bench(redis_url: str, moto_env: dict[str, str]) -> dict[str, Measured
                 "MTLS_CERT_FILE": str(peer.client_cert_file),
                 "MTLS_KEY_FILE": str(peer.client_key_file),
                 "MTLS_CA_FILE": str(peer.ca_file),
+                "ALLOWED_EGRESS_CIDRS": "127.0.0.0/8",  # the receiver listens on 127.0.0.1
             }
             pooled = _resources(environ)
             per_conn = _resources(environ, NewConnectionTransport(peer.client_ssl_context()))

@@ -16,6 +16,7 @@ import pytest
 import uvloop
 
 from delivery.models import HttpResult, OutgoingRequest
+from delivery.transport.egress import EgressPolicy
 from delivery.transport.https import HttpsTransport
 from delivery.transport.material import TlsSettings
 from delivery.transport.provider import TlsProvider
@@ -32,6 +33,8 @@ from tests.bench.transport_baseline import (
 ROUNDS = 6
 ROUND_S = 0.5  # 3 s per variant in total, in short interleaved rounds (the machine is shared)
 CONCURRENCY = 32
+
+LOOPBACK = EgressPolicy.allowing("127.0.0.0/8")  # the tests deliver to peers on 127.0.0.1
 
 
 def _transport_sender(transport: HttpsTransport, peer: BenchPeer) -> Callable[[int], Awaitable[bool]]:
@@ -74,7 +77,9 @@ async def _bench() -> dict[str, LoopResult]:
             key_file=str(peer.client_key_file),
             ca_file=str(peer.ca_file),
         )
-        transport = HttpsTransport(TlsProvider(settings), max_connections_per_pool=CONCURRENCY)
+        transport = HttpsTransport(
+            TlsProvider(settings), max_connections_per_pool=CONCURRENCY, egress=LOOPBACK
+        )
         ctx = peer.client_ssl_context()
         runs: dict[str, list[LoopResult]] = {"transport": [], "bare keep-alive": [], "new connection": []}
         try:

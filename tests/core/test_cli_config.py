@@ -23,12 +23,65 @@ MOCK_CLIENTS = {
 }
 
 
-def test_every_client_fixture_is_valid_even_in_strict_mode(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_client_fixture_is_valid_even_in_strict_mode(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOWED_EGRESS_CIDRS", "127.0.0.0/8")  # the fixtures target the local mock
     assert {p.stem for p in CLIENTS} >= MOCK_CLIENTS
     assert main(["config", "validate", "--strict", *map(str, CLIENTS)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[:-1] == [f"{p}: OK" for p in CLIENTS]
     assert out[-1] == f"{len(CLIENTS)} valid, 0 invalid"
+
+
+def test_without_the_allowance_loopback_endpoints_are_refused_with_their_path(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ALLOWED_EGRESS_CIDRS", raising=False)
+    fanout = ROOT / "fixtures" / "clients" / "mock-client-fanout.json"
+    assert main(["config", "validate", str(fanout)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{fanout}: targets.{i}.invocationEndpoint: 127.0.0.1 is loopback; egress to it is denied "
+        "(allow it with ALLOWED_EGRESS_CIDRS)"
+        for i in (0, 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://169.254.169.254/latest",
+        "https://169.254.170.2/v2",
+        "https://127.0.0.1:6379/",
+        "https://localhost/",
+        "https://[::1]/",
+        "https://2130706433/",
+        "https://10.0.0.1/",
+        "https://user:pw@hooks.example/",
+        "https://[::ffff:169.254.169.254]/",
+    ],
+)
+def test_the_ssrf_list_is_refused_at_config_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, endpoint: str
+) -> None:
+    monkeypatch.delenv("ALLOWED_EGRESS_CIDRS", raising=False)
+    doc = json.loads((ROOT / "fixtures" / "clients" / "mock-client-plain.json").read_text())
+    doc["targets"][0]["invocationEndpoint"] = endpoint
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(doc))
+    assert main(["config", "validate", str(path)]) == 1
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"{path}: targets.0.invocationEndpoint: ")
+
+
+def test_a_malformed_allowance_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOWED_EGRESS_CIDRS", "127.0.0.0/8,loopback")
+    assert main(["config", "validate", str(CLIENTS[0])]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "ALLOWED_EGRESS_CIDRS: 'loopback' is not a CIDR" in err
 
 
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)

@@ -9,7 +9,8 @@ import pytest
 
 from delivery.cli.main import main
 from delivery.config.cache import parse_stored_config
-from delivery.config.json_types import JsonRefused, strict_json
+from delivery.config.inputs import loads_unique as strict_json
+from delivery.config.json_types import JsonRefused
 from delivery.errors import ConfigInvalid
 from delivery.router.events import Rejection
 from delivery.router.validation import decode_event

@@ -26,6 +26,8 @@ SUPPLIER_STATUSES = (
 )
 BAD_NAME = "unknown attribute: extension names must be 1-20 lower-case letters or digits"
 
+ID_RULE_TEXT = "must be 1-64 characters from A-Z a-z 0-9 _ -, starting with a letter or digit"
+
 
 def rejected(event: Any) -> Rejection:
     result = validate_event(event)
@@ -129,8 +131,15 @@ MESSAGE_CASES = [
     ({"data": "text"}, "data: must be an object"),
     ({"data.clientId": DELETE}, "data.clientId: is required"),
     ({"data.clientId": 42}, "data.clientId: must be a string (got number)"),
-    ({"data.clientId": "../etc"}, 'data.clientId: is not a valid client id (got "../etc")'),
-    ({"data.clientId": ".."}, 'data.clientId: is not a valid client id (got "..")'),
+    ({"data.clientId": "../etc"}, f'data.clientId: is not a valid client id: {ID_RULE_TEXT} (got "../etc")'),
+    ({"data.clientId": ".."}, f'data.clientId: is not a valid client id: {ID_RULE_TEXT} (got "..")'),
+    ({"data.clientId": "-rf"}, f'data.clientId: is not a valid client id: {ID_RULE_TEXT} (got "-rf")'),
+    ({"data.clientId": "a b"}, f'data.clientId: is not a valid client id: {ID_RULE_TEXT} (got "a b")'),
+    (
+        {"data.clientId": "ab\u202ecd"},
+        f'data.clientId: is not a valid client id: {ID_RULE_TEXT} (got "ab\\u202ecd")',
+    ),
+    ({"data.clientId": "a\nb"}, f'data.clientId: is not a valid client id: {ID_RULE_TEXT} (got "a\\nb")'),
     ({"data.messageId": DELETE}, "data.messageId: is required"),
     ({"data.timestamp": DELETE}, "data.timestamp: is required"),
     ({"data.timestamp": "2026-02-05"}, f'data.timestamp: {TS} (got "2026-02-05")'),

@@ -205,6 +205,7 @@ def stack(
         "MTLS_KEY_FILE": str(tmp_path / "client.key"),
         "ENVIRONMENT": "test",
         "METRICS_NAMESPACE": "callbacks-test",
+        "ALLOWED_EGRESS_CIDRS": "127.0.0.0/8",  # the receiver listens on 127.0.0.1
     }
     stack = Stack(
         client_id,

@@ -28,7 +28,7 @@ async def test_burst_worker_drains_every_client_queue_and_exits(
     stack.sqs.send_message(QueueUrl=other_queue, MessageBody=envelope(target, "m-second"))
     for key in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(key, stack.env[key])
-    for key in ("MTLS_CA_FILE", "MTLS_CERT_FILE", "MTLS_KEY_FILE"):
+    for key in ("MTLS_CA_FILE", "MTLS_CERT_FILE", "MTLS_KEY_FILE", "ALLOWED_EGRESS_CIDRS"):
         monkeypatch.setenv(key, stack.env[key])
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     argv = [

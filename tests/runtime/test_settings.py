@@ -81,3 +81,13 @@ def test_config_cache_ttl_defaults_to_the_references_60_s(raw: str | None, ttl_s
     env = {} if raw is None else {"CLIENT_SUBSCRIPTION_CACHE_TTL_SECONDS": raw}
     assert Settings.from_env(env).config_cache_ttl_s == ttl_s
     assert Settings().config_cache_ttl_s == 60
+
+
+def test_allowed_egress_cidrs_is_read_like_the_other_settings() -> None:
+    assert Settings.from_env({}).egress.allowed == ()
+    settings = Settings.from_env({"ALLOWED_EGRESS_CIDRS": "127.0.0.0/8, 10.1.0.0/16"})
+    assert [str(n) for n in settings.egress.allowed] == ["127.0.0.0/8", "10.1.0.0/16"]
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"ALLOWED_EGRESS_CIDRS": "127.0.0.0/8,loopback", "CONCURRENCY_LIMIT": "x"})
+    assert len(raised.value.problems) == 2
+    assert any("ALLOWED_EGRESS_CIDRS: 'loopback' is not a CIDR" in p for p in raised.value.problems)

@@ -10,12 +10,15 @@ import pytest
 import trustme
 from aiohttp import web
 
+from delivery.transport.egress import EgressPolicy
 from delivery.transport.https import HttpsTransport
 from delivery.transport.material import TlsSettings
 from delivery.transport.provider import TlsProvider
 from tests.transport.peers import Peer, make_app
 
 ServeFn = Callable[[ssl.SSLContext], Awaitable[Peer]]
+
+LOOPBACK = EgressPolicy.allowing("127.0.0.0/8")  # the tests deliver to peers on 127.0.0.1
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ async def serve() -> AsyncIterator[ServeFn]:
 @pytest.fixture
 async def transport(tls_ca: trustme.CA) -> AsyncIterator[HttpsTransport]:
     """No client certificate; trusts the session test CA in addition to the system store."""
-    t = HttpsTransport(extra_ca_pem=tls_ca.cert_pem.bytes().decode())
+    t = HttpsTransport(extra_ca_pem=tls_ca.cert_pem.bytes().decode(), egress=LOOPBACK)
     yield t
     await t.close()
 
@@ -67,6 +70,6 @@ async def mtls_transport(
     settings = TlsSettings(
         cert_file=str(client_pem_files[0]), key_file=str(client_pem_files[1]), ca_file=str(ca)
     )
-    t = HttpsTransport(TlsProvider(settings))
+    t = HttpsTransport(TlsProvider(settings), egress=LOOPBACK)
     yield t
     await t.close()

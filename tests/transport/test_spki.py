@@ -23,7 +23,7 @@ from delivery.models import TransportFailure
 from delivery.transport.https import HttpsTransport
 from delivery.transport.pinning import leaf_pin_of_transport
 from delivery.transport.spki import spki_der_of_certificate, spki_pin_of_der, spki_pin_of_pem
-from tests.transport.conftest import ServeFn
+from tests.transport.conftest import LOOPBACK, ServeFn
 from tests.transport.openssl_certs import Issued, issue_explicit_ec_leaf, openssl, openssl_pin
 from tests.transport.peers import request
 
@@ -110,7 +110,7 @@ async def test_verifying_transport_refuses_explicit_parameters(
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(str(explicit_ec_leaf.cert), str(explicit_ec_leaf.key))
     peer = await serve(ctx)
-    transport = HttpsTransport(extra_ca_pem=explicit_ec_leaf.ca_pem.decode())
+    transport = HttpsTransport(extra_ca_pem=explicit_ec_leaf.ca_pem.decode(), egress=LOOPBACK)
     try:
         result = await transport.send(request(peer.url(), spki_pins=(openssl_pin(explicit_ec_leaf.cert),)))
     finally:

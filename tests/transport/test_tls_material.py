@@ -16,6 +16,7 @@ import trustme
 
 from delivery.models import HttpResult
 from delivery.transport.contexts import build_client_context
+from delivery.transport.egress import EgressPolicy
 from delivery.transport.https import HttpsTransport
 from delivery.transport.material import (
     DEFAULT_EXPIRY_THRESHOLD_MS,
@@ -29,6 +30,8 @@ from tests.transport.conftest import ServeFn
 from tests.transport.peers import request, server_context
 
 HOUR_MS = 3_600_000
+
+LOOPBACK = EgressPolicy.allowing("127.0.0.0/8")  # the tests deliver to peers on 127.0.0.1
 
 
 def _bundle(leaf: trustme.LeafCert) -> bytes:
@@ -135,7 +138,7 @@ async def test_s3_material_drives_a_real_mtls_handshake(
     s3.put_object(Bucket=name, Key="ca.pem", Body=tls_ca.cert_pem.bytes())
     env = {"MTLS_CERT_S3_BUCKET": name, "MTLS_CERT_S3_KEY": "bundle.pem", "MTLS_CA_S3_KEY": "ca.pem"}
     peer = await serve(server_context(tls_server_cert, client_ca=tls_ca))
-    transport = HttpsTransport(TlsProvider.from_env(env))
+    transport = HttpsTransport(TlsProvider.from_env(env), egress=LOOPBACK)
     try:
         result = await transport.send(request(peer.url(), mtls=True))
     finally:

@@ -8,9 +8,12 @@ import pytest
 import trustme
 
 from delivery.models import HttpResult, TransportFailure
+from delivery.transport.egress import EgressPolicy
 from delivery.transport.https import HttpsTransport
 from tests.transport.conftest import ServeFn
 from tests.transport.peers import pin_of, request, self_signed_pem, server_context
+
+LOOPBACK = EgressPolicy.allowing("127.0.0.0/8")  # the tests deliver to peers on 127.0.0.1
 
 
 def _failure(result: HttpResult | TransportFailure) -> TransportFailure:
@@ -166,7 +169,7 @@ def test_pinning_and_new_connection_marking_on_uvloop(tls_ca: trustme.CA, tls_se
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(tls_server_cert)).start()
         url = f"https://127.0.0.1:{runner.addresses[0][1]}/ok"
-        transport = HttpsTransport(extra_ca_pem=tls_ca.cert_pem.bytes().decode())
+        transport = HttpsTransport(extra_ca_pem=tls_ca.cert_pem.bytes().decode(), egress=LOOPBACK)
         try:
             good = (pin_of(tls_server_cert),)
             return (
@@ -199,7 +202,7 @@ async def test_renewed_client_certificate_is_used_after_the_reload(
     bundle.write_bytes(old.private_key_and_cert_chain_pem.bytes())
     clock = {"ms": int(now.timestamp() * 1000)}
     provider = TlsProvider(TlsSettings(cert_file=str(bundle)), clock_ms=lambda: clock["ms"])
-    transport = HttpsTransport(provider, extra_ca_pem=tls_ca.cert_pem.bytes().decode())
+    transport = HttpsTransport(provider, extra_ca_pem=tls_ca.cert_pem.bytes().decode(), egress=LOOPBACK)
     ctx = server_context(tls_server_cert, client_ca=tls_ca)
     peer = await serve(ctx)
     try:

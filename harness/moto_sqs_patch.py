@@ -78,7 +78,9 @@ def _delete_message(self: Any, receipt_handle: str) -> None:
         _HANDLES.pop(handle, None)
 
 
-def _change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
+def _change_message_visibility(
+    self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int
+) -> None:
     queue = self.get_queue(queue_name)
     message = _on_queue(queue, receipt_handle)
     if message is None:

@@ -7,11 +7,11 @@ names and whose replies are boto3's response dicts (without ``ResponseMetadata``
 offers the same method names as a boto3 SQS client, as coroutines, and ``SqsQueue`` uses either.
 
 What boto3 still does here: endpoint, region and credentials are resolved once by botocore (so
-``AWS_ENDPOINT_URL(_SQS)``, profiles, IMDS and refreshing credentials work as they do for boto3), and each
-request is signed by botocore's ``SigV4Auth``. An error reply raises ``botocore.exceptions.ClientError``
-with the same ``Error.Code`` boto3 raises (``AWS.SimpleQueueService.NonExistentQueue`` and friends come
-from the ``x-amzn-query-error`` header). Throttling, 5xx replies and connection errors are retried
-(``MAX_ATTEMPTS``, exponential backoff with jitter), as boto3's standard mode does.
+``AWS_ENDPOINT_URL(_SQS)``, profiles, IMDS and refreshing credentials work as they do for boto3); each
+request is signed by ``sigv4`` (botocore's signature for this one request shape, at a tenth of the
+cost). An error reply raises ``botocore.exceptions.ClientError`` with the ``Error.Code`` boto3 raises
+(``AWS.SimpleQueueService.NonExistentQueue`` and friends come from the ``x-amzn-query-error`` header).
+Throttling, 5xx replies and connection errors are retried (``MAX_ATTEMPTS``, exponential backoff with jitter), as boto3's standard mode does.
 """
 
 from __future__ import annotations
@@ -19,15 +19,17 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import botocore.session
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+
+from delivery.runtime.sigv4 import SigningKeys, signed_json_headers
 
 MAX_ATTEMPTS = 3
 BACKOFF_S = 0.05
@@ -60,6 +62,7 @@ class AsyncSqsClient:
     ) -> None:
         self.endpoint_url = endpoint_url.rstrip("/") + "/"
         self.region = region
+        self._host = urlsplit(self.endpoint_url).netloc
         self._credentials = credentials
         self._session = session
 
@@ -99,14 +102,16 @@ class AsyncSqsClient:
         return await self.call("GetQueueUrl", params)
 
     def _signed_headers(self, action: str, body: bytes) -> dict[str, str]:
-        request = AWSRequest(
-            method="POST",
-            url=self.endpoint_url,
-            data=body,
-            headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"AmazonSQS.{action}"},
+        frozen = self._credentials.get_frozen_credentials()  # refreshes expiring credentials
+        return signed_json_headers(
+            SigningKeys(frozen.access_key, frozen.secret_key, frozen.token),
+            region=self.region,
+            service="sqs",
+            host=self._host,
+            target=f"AmazonSQS.{action}",
+            body=body,
+            amz_date=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
         )
-        SigV4Auth(self._credentials.get_frozen_credentials(), "sqs", self.region).add_auth(request)
-        return dict(request.headers.items())
 
     async def call(self, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
         body = json.dumps(params, separators=(",", ":")).encode()

@@ -114,7 +114,9 @@ async def test_batch_errors_are_per_entry(queue: SqsQueue) -> None:
 async def test_redrive_policy_and_first_receive_timestamp(queue: SqsQueue, aws_env: dict[str, str]) -> None:
     client = boto3.client("sqs")
     dlq_url = client.create_queue(QueueName=f"sqs-test-dlq-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
     client.set_queue_attributes(QueueUrl=queue.queue_url, Attributes={"RedrivePolicy": policy})
     await queue.send([OutgoingMessage("r", {"ERROR_CODE": "E1"})])

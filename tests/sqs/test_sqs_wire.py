@@ -1,4 +1,4 @@
-"""AsyncSqsClient: errors as boto3 raises them, retries of throttling and 5xx replies (real HTTP on loopback)."""
+"""AsyncSqsClient: errors as boto3 raises them, retries of throttling and 5xx (real HTTP on loopback)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ async def test_throttling_and_5xx_are_retried_then_signed_request_succeeds() -> 
     port = runner.addresses[0][1]
     try:
         async with ClientSession() as session:
-            client = AsyncSqsClient(f"http://{LOOPBACK}:{port}", "eu-west-2", Credentials("AK", "SK"), session)
+            client = AsyncSqsClient(
+                f"http://{LOOPBACK}:{port}", "eu-west-2", Credentials("AK", "SK"), session
+            )
             assert await client.receive_message(QueueUrl="q", WaitTimeSeconds=0) == {"Messages": []}
     finally:
         await runner.cleanup()
@@ -66,7 +68,9 @@ async def test_a_client_error_is_not_retried() -> None:
     port = runner.addresses[0][1]
     try:
         async with ClientSession() as session:
-            client = AsyncSqsClient(f"http://{LOOPBACK}:{port}", "eu-west-2", Credentials("AK", "SK"), session)
+            client = AsyncSqsClient(
+                f"http://{LOOPBACK}:{port}", "eu-west-2", Credentials("AK", "SK"), session
+            )
             with pytest.raises(ClientError, match="InvalidAddress"):
                 await client.send_message_batch(QueueUrl="q", Entries=[])
     finally:

@@ -11,7 +11,8 @@ What boto3 still does here: endpoint, region and credentials are resolved once b
 request is signed by ``sigv4`` (botocore's signature for this one request shape, at a tenth of the
 cost). An error reply raises ``botocore.exceptions.ClientError`` with the ``Error.Code`` boto3 raises
 (``AWS.SimpleQueueService.NonExistentQueue`` and friends come from the ``x-amzn-query-error`` header).
-Throttling, 5xx replies and connection errors are retried (``MAX_ATTEMPTS``, exponential backoff with jitter), as boto3's standard mode does.
+Throttling, 5xx replies and connection errors are retried (``MAX_ATTEMPTS``, exponential backoff with
+jitter), as boto3's standard mode does.
 """
 
 from __future__ import annotations

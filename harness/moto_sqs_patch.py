@@ -29,7 +29,7 @@ from typing import Any
 from moto.core import utils as moto_utils
 from moto.server import main as moto_main
 from moto.sqs import models
-from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
+from moto.sqs.exceptions import InvalidAttributeName, InvalidParameterValue, ReceiptHandleIsInvalid
 
 MAX_TOTAL_VISIBILITY_MS = 43_200 * 1000
 
@@ -134,13 +134,13 @@ def _retained(self: Any, queue_name: str, message: Any) -> bool:
 
 def _get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
     if not attribute_names or "All" in attribute_names:
-        return _original_get_queue_attributes(self, queue_name, attribute_names)  # type: ignore[no-any-return]
+        return _original_get_queue_attributes(self, queue_name, attribute_names)
     _original_get_queue_attributes(self, queue_name, [])  # the queue exists (or moto's error)
     queue = self.get_queue(queue_name)
     valid = {"All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES}
     invalid = next((name for name in attribute_names if name not in valid), None)
     if invalid is not None:
-        raise models.InvalidAttributeName(invalid)
+        raise InvalidAttributeName(invalid)
     everything = queue.attributes
     return {n: everything[n] for n in attribute_names if everything.get(n) is not None}
 
@@ -157,8 +157,8 @@ def apply() -> None:
     models.SQSBackend.change_message_visibility = _change_message_visibility  # type: ignore[method-assign]
     models.SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
     models.SQSBackend.get_queue_attributes = _get_queue_attributes  # type: ignore[method-assign]
-    models.unix_time = _unix_time
-    models.unix_time_millis = _unix_time_millis
+    setattr(models, "unix_time", _unix_time)  # noqa: B010 (the names moto's SQS models imported)
+    setattr(models, "unix_time_millis", _unix_time_millis)  # noqa: B010
 
 
 def main(argv: list[str] | None = None) -> None:

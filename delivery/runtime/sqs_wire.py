@@ -130,7 +130,7 @@ class AsyncSqsClient:
                 if attempt == MAX_ATTEMPTS or not _retryable(status, code):
                     error = {"Code": code, "Message": str(reply.get("message", reply.get("Message", "")))}
                     meta = {"HTTPStatusCode": status}
-                    raise ClientError({"Error": error, "ResponseMetadata": meta}, action)  # type: ignore[typeddict-item]
+                    raise ClientError({"Error": error, "ResponseMetadata": meta}, action)
             await asyncio.sleep(BACKOFF_S * 2 ** (attempt - 1) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 

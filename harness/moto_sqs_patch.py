@@ -13,7 +13,8 @@ the 12 h visibility limit, redrive, attributes) and changes only how a message i
 - the retention check of each received message reads the queue's retention period instead of computing
   every queue attribute (three passes over the queue per message), and GetQueueAttributes computes the
   attributes once, not twice per name asked;
-- a send (which reads one queue setting through every attribute) skips the message counts.
+- a send (which reads one queue setting through every attribute) skips the message counts;
+- the list of moto's service folders (read from disk on every request to route it) is read once.
 
 Run as ``python -m harness.moto_sqs_patch -H 127.0.0.1 -p PORT`` (the arguments of ``moto.server``).
 """
@@ -26,6 +27,7 @@ import threading
 import time
 from typing import Any
 
+from moto import backends
 from moto.core import utils as moto_utils
 from moto.server import main as moto_main
 from moto.sqs import models
@@ -147,6 +149,8 @@ def _get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]
 
 def apply() -> None:
     """Patch moto's SQS models in this process (idempotent)."""
+    modules = tuple(backends.list_of_moto_modules())
+    setattr(backends, "list_of_moto_modules", lambda: modules)  # noqa: B010
     models.Message.mark_received = _mark_received  # type: ignore[method-assign]
     models.Queue.delete_message = _delete_message  # type: ignore[method-assign]
     models.Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]

@@ -1,6 +1,7 @@
 """``callbacks local up`` and ``callbacks demo``: the embedded local stack from the command line.
 
-    callbacks local up [--state-dir DIR]     start everything on loopback, print the URLs, run until Ctrl-C
+    callbacks local up [--state-dir DIR] [--sqs moto-fast|moto]
+                                             start everything on loopback, print the URLs, run until Ctrl-C
     callbacks demo [--stay] [--state-dir DIR] push a demo mix through every scenario and print a summary
 
 ``--state-dir`` keeps logs, certificates and ``environment.toml`` (usable with
@@ -34,6 +35,13 @@ def register(subparsers: Any) -> None:
         help="directory of client config JSON files to serve (default: fixtures/clients; "
         "e.g. fixtures/loadtests for load runs)",
     )
+    up.add_argument(
+        "--sqs",
+        choices=("moto-fast", "moto"),
+        default="moto-fast",
+        help="SQS emulator: moto with O(1) deletes (default; ~10-40x stock moto under a backlog) or moto "
+        "as shipped (to rule out the patch when a scenario behaves oddly)",
+    )
     up.set_defaults(handler=run_up)
 
     demo = subparsers.add_parser("demo", help="start the local stack, push a demo mix, print a summary")
@@ -54,11 +62,11 @@ def _sigterm_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _start(state_dir: Path | None, fixtures_dir: Path | None = None) -> Any:
+def _start(state_dir: Path | None, fixtures_dir: Path | None = None, sqs: str = "moto-fast") -> Any:
     from harness.local_stack import LocalStack, StackOptions
 
     _say("starting the local stack (Valkey, moto, mock webhook x2, router, worker)...")
-    options = StackOptions(state_dir=state_dir)
+    options = StackOptions(state_dir=state_dir, sqs=sqs)
     if fixtures_dir is not None:
         if not fixtures_dir.is_dir():
             raise FileNotFoundError(f"--fixtures {fixtures_dir}: not a directory")
@@ -89,7 +97,7 @@ def run_up(args: argparse.Namespace) -> int:
     _sigterm_as_interrupt()
     stack = None
     try:
-        stack = _start(args.state_dir, args.fixtures)
+        stack = _start(args.state_dir, args.fixtures, args.sqs)
         print_urls(stack)
         _say(stack.status_line())
         return _run_until_interrupted(stack)

@@ -101,7 +101,7 @@ class LocalStack:
         # assigned before starting, so stop() also stops the one that started if the other fails
         self.redis, self.moto = (
             RedisServer(workdir=self._subdir("redis")),
-            MotoServer(workdir=self._subdir("moto")),
+            MotoServer(workdir=self._subdir("moto"), sqs=self.options.sqs),
         )
         with ThreadPoolExecutor(max_workers=2) as pool:
             started: list[Future[Any]] = [pool.submit(self.redis.start), pool.submit(self.moto.start)]

@@ -38,6 +38,7 @@ class StackOptions:
     with_worker: bool = True
     startup_timeout_s: float = 60.0
     receive_wait_s: int = 1
+    sqs: str = "moto-fast"  # moto_server.SQS_EMULATORS
 
 
 def mint_certs(certs_dir: Path) -> None:

@@ -137,15 +137,19 @@ async def _serve(
 ) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
+    import aiohttp
     import boto3
     import botocore.config
 
     from delivery.runtime.resources import open_resources
+    from delivery.runtime.sqs_wire import AsyncSqsClient
     from delivery.runtime.worker import Worker, freeze_startup_objects
 
     threads = threads_for(len(client_ids), args.batches_in_flight)
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(threads, thread_name_prefix="worker"))
     sqs_client = boto3.client("sqs", config=botocore.config.Config(max_pool_connections=threads))
+    # receives and settles: signed requests on this loop (no thread per call, no thread per long poll)
+    wire = AsyncSqsClient.from_environment(aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)))
     sink, prometheus = _metrics_sinks(args, settings)
     resources = open_resources(settings, environ, metrics_sink=sink)
     metrics_server = None
@@ -154,8 +158,7 @@ async def _serve(
             metrics_server = await _start_metrics_server(args, prometheus)
         queues = await asyncio.to_thread(resolve_queues, args, client_ids, sqs_client)
         consumers = [
-            resources.consumer_for(cid, SqsQueue(q, sqs_client), SqsQueue(d, sqs_client))
-            for cid, q, d in queues
+            resources.consumer_for(cid, SqsQueue(q, wire), SqsQueue(d, wire)) for cid, q, d in queues
         ]
         worker = Worker(
             consumers,
@@ -174,6 +177,7 @@ async def _serve(
         stats = await worker.run()
     finally:
         await resources.close()
+        await wire.close()
         sqs_client.close()
         if metrics_server is not None:
             await metrics_server.stop()

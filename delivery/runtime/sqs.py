@@ -1,4 +1,5 @@
-"""Async SQS adapter: boto3 (blocking) called in a worker thread, every call batched.
+"""Async SQS adapter, every call batched: over ``sqs_wire.AsyncSqsClient`` (signed requests on the event
+loop, no threads: what the worker uses) or a boto3 client (blocking, called in a worker thread).
 
 The rest of the engine sees only ``ReceivedMessage`` values and this small interface:
 
@@ -156,8 +157,8 @@ def _entry_bytes(entry: Mapping[str, Any]) -> int:
 
 
 class SqsQueue:
-    """One SQS queue. ``client`` is a boto3 SQS client (default: ``boto3.client("sqs")``, which honours
-    ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_SQS`` natively)."""
+    """One SQS queue. ``client`` is an ``AsyncSqsClient`` or a boto3 SQS client (default:
+    ``boto3.client("sqs")``, which honours ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_SQS`` natively)."""
 
     def __init__(self, queue_url: str, client: Any | None = None, *, clock_ms: Callable[[], int] = _now_ms):
         if client is None:
@@ -167,6 +168,18 @@ class SqsQueue:
         self.queue_url = queue_url
         self._client = client
         self._clock_ms = clock_ms
+        self._async = bool(getattr(client, "is_async", False))
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        """``client.<method>(**kwargs)``: awaited on the loop for an async client, else in a thread (a long
+        poll on the pool of its own)."""
+        call = getattr(self._client, method)
+        if self._async:
+            return await call(**kwargs)
+        if kwargs.get("WaitTimeSeconds", 0) > 0:
+            pool = long_poll_executor()
+            return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(call, **kwargs))
+        return await asyncio.to_thread(call, **kwargs)
 
     async def receive(
         self, max_messages: int = BATCH_LIMIT, wait_s: int = 20, visibility_timeout_s: int | None = None
@@ -180,20 +193,14 @@ class SqsQueue:
         }
         if visibility_timeout_s is not None:
             kwargs["VisibilityTimeout"] = visibility_timeout_s
-        call = functools.partial(self._client.receive_message, **kwargs)
-        if wait_s > 0:
-            reply = await asyncio.get_running_loop().run_in_executor(long_poll_executor(), call)
-        else:
-            reply = await asyncio.to_thread(call)
+        reply = await self._call("receive_message", **kwargs)
         return [received_from_sqs(raw) for raw in reply.get("Messages", [])]
 
     async def delete(self, messages: Sequence[ReceivedMessage]) -> list[str]:
         failed: list[str] = []
         for chunk in _chunks(list(messages)):
             entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(chunk)]
-            reply = await asyncio.to_thread(
-                self._client.delete_message_batch, QueueUrl=self.queue_url, Entries=entries
-            )
+            reply = await self._call("delete_message_batch", QueueUrl=self.queue_url, Entries=entries)
             failed += [chunk[int(f["Id"])].message_id for f in reply.get("Failed", [])]
         return failed
 
@@ -209,8 +216,8 @@ class SqsQueue:
                 }
                 for i, (m, delay_s) in enumerate(chunk)
             ]
-            reply = await asyncio.to_thread(
-                self._client.change_message_visibility_batch, QueueUrl=self.queue_url, Entries=entries
+            reply = await self._call(
+                "change_message_visibility_batch", QueueUrl=self.queue_url, Entries=entries
             )
             failed += [chunk[int(f["Id"])][0].message_id for f in reply.get("Failed", [])]
         return failed
@@ -238,8 +245,8 @@ class SqsQueue:
         from botocore.exceptions import ClientError
 
         try:
-            reply = await asyncio.to_thread(
-                self._client.send_message_batch,
+            reply = await self._call(
+                "send_message_batch",
                 QueueUrl=self.queue_url,
                 Entries=[{**entries[i], "Id": str(i)} for i in batch],
             )
@@ -259,8 +266,8 @@ class SqsQueue:
 
     async def depth(self) -> tuple[int, int]:
         """(visible, in flight) approximate message counts."""
-        reply = await asyncio.to_thread(
-            self._client.get_queue_attributes,
+        reply = await self._call(
+            "get_queue_attributes",
             QueueUrl=self.queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )

@@ -1,10 +1,18 @@
-"""SqsQueue against moto's server mode: batching, attributes, visibility clamping, Lambda records."""
+"""SqsQueue against moto's server mode: batching, attributes, visibility clamping, Lambda records.
+
+Every queue test runs twice: over a boto3 client (threads) and over ``AsyncSqsClient`` (signed JSON
+requests on the event loop), which must give the same results.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import uuid
+from collections.abc import AsyncIterator
 
+import aiohttp
 import boto3
 import pytest
 
@@ -19,13 +27,23 @@ from delivery.runtime.sqs import (
     received_from_lambda_record,
 )
 from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES
+from delivery.runtime.sqs_wire import AsyncSqsClient
 
 
-@pytest.fixture
-def queue(aws_env: dict[str, str]) -> SqsQueue:
+@pytest.fixture(params=["boto3", "wire"])
+async def queue(aws_env: dict[str, str], request: pytest.FixtureRequest) -> AsyncIterator[SqsQueue]:
     client = boto3.client("sqs")
     url = client.create_queue(QueueName=f"sqs-test-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-    return SqsQueue(url, client)
+    if request.param == "boto3":
+        yield SqsQueue(url, client)
+        client.close()
+        return
+    wire = AsyncSqsClient.from_environment(aiohttp.ClientSession())
+    try:
+        yield SqsQueue(url, wire)
+    finally:
+        await wire.close()
+        client.close()
 
 
 async def test_send_receive_delete_in_batches(queue: SqsQueue) -> None:
@@ -128,3 +146,39 @@ async def test_characters_sqs_refuses_are_escaped_in_bodies_and_replaced_in_attr
     [got] = await _drain(queue)
     assert json.loads(got.body) == {"note": "a\ud800b\ufffe\uffff"}
     assert dict(got.attributes)["ERROR_MESSAGE"] == "bad \ufffd \ufffd"
+
+
+async def test_batch_errors_are_per_entry(queue: SqsQueue) -> None:
+    await queue.send([OutgoingMessage("good"), OutgoingMessage("also good")])
+    got = await queue.receive(max_messages=10, wait_s=1)
+    bogus = dataclasses.replace(got[0], message_id="bogus", receipt_handle="not-a-handle")
+    assert await queue.delete([*got, bogus]) == ["bogus"]
+    assert await queue.change_visibility([(bogus, 5)]) == ["bogus"]
+
+
+async def test_redrive_policy_and_first_receive_timestamp(queue: SqsQueue, aws_env: dict[str, str]) -> None:
+    client = boto3.client("sqs")
+    dlq_url = client.create_queue(QueueName=f"sqs-test-dlq-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    client.set_queue_attributes(QueueUrl=queue.queue_url, Attributes={"RedrivePolicy": policy})
+    await queue.send([OutgoingMessage("r", {"ERROR_CODE": "E1"})])
+    [first] = await queue.receive(wait_s=1)
+    assert await queue.change_visibility([(first, 0)]) == []
+    [second] = await queue.receive(wait_s=1)
+    assert (second.receive_count, second.first_receive_ms) == (2, first.first_receive_ms)
+    assert await queue.change_visibility([(second, 0)]) == []
+    assert await queue.receive(wait_s=0) == []  # the third receive moves it to the DLQ instead
+    [dead] = await SqsQueue(dlq_url, client).receive(wait_s=1)
+    assert (dead.body, dict(dead.attributes)) == ("r", {"ERROR_CODE": "E1"})
+    client.close()
+
+
+async def test_long_poll_returns_a_message_sent_while_it_waits(queue: SqsQueue) -> None:
+    poll = asyncio.ensure_future(queue.receive(wait_s=5))
+    await asyncio.sleep(0.2)  # let the poll start; correctness does not depend on it
+    assert await queue.send([OutgoingMessage("late")]) == []
+    [msg] = await poll
+    assert msg.body == "late"

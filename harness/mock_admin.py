@@ -96,6 +96,10 @@ class MockAdmin:
     def stats(self) -> dict[str, Any]:
         return dict(self._call("GET", "/stats")[1] or {})
 
+    def faults(self) -> dict[str, Any]:
+        """Active fault scripts: callback path -> script."""
+        return dict(self._call("GET", "/faults")[1] or {})
+
     def script(self, path: str, steps: object) -> None:
         """Install a fault script on a callback path (JSON as the mock defines it)."""
         self._call("PUT", "/faults" + callback_path(path), steps)

@@ -4,7 +4,7 @@
     callbacks demo [--stay] [--state-dir DIR] push a demo mix through every scenario and print a summary
 
 ``--state-dir`` keeps logs, certificates and ``environment.toml`` (usable with
-``pytest -m integration --callbacks-env DIR/environment.toml`` while the stack runs).
+``pytest -m integration --callbacks-env=DIR/environment.toml`` while the stack runs).
 """
 
 from __future__ import annotations

@@ -77,7 +77,6 @@ def run_router(args: argparse.Namespace) -> int:
     from delivery.router.lambda_handler import build_deps
 
     env = _environ(args)
-    logs.configure(env.get("LOG_LEVEL") or "INFO")
     if any("=" not in item for item in args.queue_url):
         print("error: --queue-url takes CLIENT=URL", file=sys.stderr)
         return 2
@@ -95,6 +94,7 @@ def run_router(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
     if deps is None or problems:
         return 2
+    logs.configure(env.get("LOG_LEVEL") or "INFO")
     stats = asyncio.run(_serve(args, deps))
     if args.burst:
         print(json.dumps(stats))

@@ -49,9 +49,17 @@ def _read_pem(file: str, setting: str, parse: Callable[[bytes], object], kind: s
     try:
         parse(data)
     except (ValueError, TypeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = pem_reason(exc)
         return f"{setting} {file}: not a PEM {kind} ({reason})"
     return None
+
+
+def pem_reason(exc: Exception) -> str:
+    """cryptography's reason without its FAQ link: ``Unable to load PEM file (MalformedFraming)``."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    head, _, tail = text.partition(" See https://")
+    detail = tail.rsplit(" ", 1)[-1] if tail else ""
+    return f"{head.rstrip('.')} ({detail})" if detail else head
 
 
 def _key(data: bytes) -> object:
@@ -66,7 +74,7 @@ def tls_file_problems(cert_file: str | None, key_file: str | None, ca_file: str 
         (ca_file, "MTLS_CA_FILE", x509.load_pem_x509_certificates, "CA certificate"),
     ]
     found = [_read_pem(file, setting, parse, kind) for file, setting, parse, kind in checks if file]
-    if cert_file and not key_file:
+    if cert_file and not key_file and not any(found):
         found.append(_key_inside(cert_file))
     return [problem for problem in found if problem]
 

@@ -193,11 +193,20 @@ def worker_problems(
 def queue_checks(args: argparse.Namespace, client_ids: Sequence[str], checks: RemoteChecks) -> list[str | None]:
     if args.queue_url and args.dlq_url:
         return [checks.queue_url(args.queue_url, "--queue-url"), checks.queue_url(args.dlq_url, "--dlq-url")]
-    found: list[str | None] = []
-    for client_id in client_ids:
-        for name in queue_names(args.queue_prefix, client_id):
-            found.append(checks.queue_name(name, f"--client {client_id} (queue prefix {args.queue_prefix!r})"))
-    return found
+    return [client_queues_problem(checks, args.queue_prefix, client_id) for client_id in client_ids]
+
+
+def client_queues_problem(checks: RemoteChecks, prefix: str, client_id: str) -> str | None:
+    """One line per client whose queues (found by name) are missing or unreadable."""
+    setting = f"--client {client_id}"
+    found = {name: checks.queue_name(name, setting) for name in queue_names(prefix, client_id)}
+    missing = [name for name, problem in found.items() if problem and "does not exist" in problem]
+    if missing:
+        return (
+            f"{setting}: no queue {' or '.join(missing)} (check --client and --queue-prefix/QUEUE_PREFIX, "
+            "or give --queue-url and --dlq-url)"
+        )
+    return next((problem for problem in found.values() if problem), None)
 
 
 def redrive_problems(args: argparse.Namespace, environ: Mapping[str, str]) -> list[str]:

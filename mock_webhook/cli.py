@@ -118,7 +118,7 @@ def load_faults(path: Path) -> dict[str, Any]:
     """``{path: script}`` from JSON or YAML; every script validated before the server starts."""
     data = _parse_faults(path)
     if not isinstance(data, dict):
-        raise UsageError(f"{path}: must map paths to fault scripts")
+        raise UsageError(f"--faults {path}: must map paths to fault scripts")
     issues: list[str] = []
     for key, script in data.items():
         try:
@@ -126,7 +126,7 @@ def load_faults(path: Path) -> dict[str, Any]:
         except FaultScriptError as exc:
             issues.extend(f"{key}.{issue}" for issue in exc.issues)
     if issues:
-        raise UsageError(f"{path}: " + "; ".join(issues))
+        raise UsageError(f"--faults {path}: " + "; ".join(issues))
     return data
 
 

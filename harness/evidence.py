@@ -36,16 +36,17 @@ def request_lines(records: Sequence[JournalRecord], what: str) -> list[str]:
     lines = [f"mock saw {len(records)} request(s) for {what}: {summary}; last {LAST_REQUESTS}:"]
     for record in records[-LAST_REQUESTS:]:
         fault = f" fault {json.dumps(record['fault'])}" if record.get("fault") else ""
-        lines.append(
-            f"  #{record.get('seq')} {record.get('path')} {record.get('messageId')} -> {_status(record)}{fault}"
-        )
+        where = f"{record.get('path')} {record.get('messageId')}"
+        lines.append(f"  #{record.get('seq')} {where} -> {_status(record)}{fault}")
     return lines
 
 
 def fault_lines(scripts: dict[str, object]) -> list[str]:
     if not scripts:
         return ["no fault script active on the mock"]
-    return [f"active fault script on {path}: {json.dumps(script)}" for path, script in sorted(scripts.items())]
+    return [
+        f"active fault script on {path}: {json.dumps(script)}" for path, script in sorted(scripts.items())
+    ]
 
 
 def mock_lines(mock: MockAdmin, message_ids: Collection[str], path: str | None) -> list[str]:

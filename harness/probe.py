@@ -62,5 +62,6 @@ def down_reason(env: Environment, timeout_s: float = 2.0) -> str | None:
     for what, url, check in checks_for(env):
         problem = check(url, timeout_s)
         if problem is not None:
-            return f"environment {env.name!r} is down: {what} {problem} (is it running, and reachable from here?)"
+            hint = "is it running, and reachable from here?"
+            return f"environment {env.name!r} is down: {what} {problem} ({hint})"
     return None

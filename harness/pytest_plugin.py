@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -87,9 +87,8 @@ def harness_environment(
 
     A failed start is remembered: later tests fail with the same error instead of starting again.
     """
-    from harness.session import open_environment
-
     from harness.probe import down_reason
+    from harness.session import open_environment
 
     failure = request.config.stash.get(_START_FAILURE, None)
     if failure is not None:
@@ -109,7 +108,9 @@ def harness_environment(
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A scenario that failed because its environment went down says so in one line; later ones fail fast."""
     report = yield
     env = item.config.stash.get(_OPENED, None)

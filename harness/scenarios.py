@@ -118,7 +118,9 @@ class Scenario:
 
         clients = sorted({p.client_id for p in published if p.client_id})
         with explained(self, wanted, clients=clients):
-            found = eventually(delivered, self.t(timeout_s), what=f"{len(wanted)} deliveries", max_interval_s=0.5)
+            found = eventually(
+                delivered, self.t(timeout_s), what=f"{len(wanted)} deliveries", max_interval_s=0.5
+            )
         assert found is not None
         return found
 

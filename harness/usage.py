@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def space_form_problem(args: Sequence[str], inipath: Path | None) -> str | None:
     """The one-line fix when ``--callbacks-env VALUE`` made pytest lose the project's ini file."""
     if inipath is not None:
         return None
-    for flag, value in zip(args, args[1:], strict=False):
+    for flag, value in itertools.pairwise(args):
         if flag == FLAG and not value.startswith("-"):
             return (
                 f"{FLAG} {value}: pytest took {value} for a test path and missed pyproject.toml; "

@@ -27,7 +27,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--inbound-queue-url", required=True, help="inbound event queue URL")
     from_env = os.environ.get("INBOUND_DLQ_URL") or None  # the flag is required unless the variable is set
     parser.add_argument(
-        "--dlq-url", required=from_env is None, default=from_env, help="inbound event DLQ URL (env INBOUND_DLQ_URL)"
+        "--dlq-url",
+        required=from_env is None,
+        default=from_env,
+        help="inbound event DLQ URL (env INBOUND_DLQ_URL)",
     )
     parser.add_argument("--queue-prefix", help="delivery queue name prefix (env DELIVERY_QUEUE_PREFIX)")
     parser.add_argument(

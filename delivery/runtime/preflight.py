@@ -51,7 +51,9 @@ def redis_problems(redis: RedisSettings, setting: str = "REDIS_URL (--redis-url)
         return []
     shown = redacted(redis.url)
     if not redis.url.startswith(REDIS_SCHEMES):
-        return [f"{setting} {shown}: must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379)"]
+        return [
+            f"{setting} {shown}: must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379)"
+        ]
     import redis as redis_py
 
     client = redis_py.Redis.from_url(redis.url, socket_connect_timeout=3, socket_timeout=3)
@@ -71,10 +73,14 @@ def redis_problems(redis: RedisSettings, setting: str = "REDIS_URL (--redis-url)
 def aws_identity_problems(session: boto3.session.Session, environ: Mapping[str, str]) -> list[str]:
     problems = []
     if not session.region_name:
-        also = f" (AWS_REGION={environ['AWS_REGION']} is set, but boto3 reads AWS_DEFAULT_REGION)" if (
-            environ.get("AWS_REGION")
-        ) else ""
-        problems.append(f"no AWS region: set AWS_DEFAULT_REGION (e.g. eu-west-2) or a region in your profile{also}")
+        also = (
+            f" (AWS_REGION={environ['AWS_REGION']} is set, but boto3 reads AWS_DEFAULT_REGION)"
+            if (environ.get("AWS_REGION"))
+            else ""
+        )
+        problems.append(
+            f"no AWS region: set AWS_DEFAULT_REGION (e.g. eu-west-2) or a region in your profile{also}"
+        )
     if session.get_credentials() is None:
         problems.append(
             "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE); "
@@ -97,7 +103,8 @@ def aws_problem(exc: Exception, setting: str, value: str) -> str:
         if code in MISSING_QUEUE:
             return f"{setting} {value}: the queue does not exist (create it, or fix {setting})"
         if code in BAD_CREDENTIALS:
-            return f"{setting} {value}: AWS rejected the credentials ({code}); check AWS_ACCESS_KEY_ID / AWS_PROFILE"
+            fix = "check AWS_ACCESS_KEY_ID / AWS_PROFILE"
+            return f"{setting} {value}: AWS rejected the credentials ({code}); {fix}"
         if code in {"NoSuchBucket", "404"}:
             return f"{setting} {value}: the bucket does not exist (create it, or fix {setting})"
         if code == "ParameterNotFound":
@@ -131,7 +138,9 @@ class RemoteChecks:
 
     def queue_url(self, url: str, setting: str) -> str | None:
         sqs = self.client("sqs")
-        return self._call(lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]), setting, url)
+        return self._call(
+            lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]), setting, url
+        )
 
     def queue_name(self, name: str, setting: str) -> str | None:
         return self._call(lambda: self.client("sqs").get_queue_url(QueueName=name), setting, name)
@@ -165,9 +174,13 @@ def run_checks(local: list[str], remote: Remote, environ: Mapping[str, str]) -> 
 def _config_checks(settings: Settings, checks: RemoteChecks) -> list[str | None]:
     found: list[str | None] = []
     if settings.config_bucket and not settings.config_dir:
-        found.append(checks.bucket(settings.config_bucket, "--config-bucket (CLIENT_SUBSCRIPTION_CONFIG_BUCKET)"))
+        found.append(
+            checks.bucket(settings.config_bucket, "--config-bucket (CLIENT_SUBSCRIPTION_CONFIG_BUCKET)")
+        )
     if settings.app_map_parameter and not settings.app_map_file:
-        found.append(checks.parameter(settings.app_map_parameter, "--app-map-parameter (APPLICATIONS_MAP_PARAMETER)"))
+        found.append(
+            checks.parameter(settings.app_map_parameter, "--app-map-parameter (APPLICATIONS_MAP_PARAMETER)")
+        )
     return found
 
 
@@ -178,7 +191,9 @@ def worker_problems(
 
     tls = TlsSettings.from_env(environ)
     local = [
-        *file_checks.config_dir_problems(settings.config_dir, "--config-dir (CLIENT_SUBSCRIPTION_CONFIG_DIR)"),
+        *file_checks.config_dir_problems(
+            settings.config_dir, "--config-dir (CLIENT_SUBSCRIPTION_CONFIG_DIR)"
+        ),
         *file_checks.app_map_file_problems(settings.app_map_file, "--app-map-file (APPLICATIONS_MAP_FILE)"),
         *file_checks.tls_file_problems(tls.cert_file, tls.key_file, tls.ca_file),
         *redis_problems(settings.redis),
@@ -190,7 +205,9 @@ def worker_problems(
     return run_checks(local, remote, environ)
 
 
-def queue_checks(args: argparse.Namespace, client_ids: Sequence[str], checks: RemoteChecks) -> list[str | None]:
+def queue_checks(
+    args: argparse.Namespace, client_ids: Sequence[str], checks: RemoteChecks
+) -> list[str | None]:
     if args.queue_url and args.dlq_url:
         return [checks.queue_url(args.queue_url, "--queue-url"), checks.queue_url(args.dlq_url, "--dlq-url")]
     return [client_queues_problem(checks, args.queue_prefix, client_id) for client_id in client_ids]

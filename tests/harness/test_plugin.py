@@ -62,7 +62,8 @@ def test_a_missing_environment_file_is_one_usage_error_before_collection(tmp_pat
     done = _pytest(tmp_path, "-k", "dlq", f"--callbacks-env={tmp_path / 'missing.toml'}")
     assert done.returncode == 4, done.stdout + done.stderr  # pytest's usage error
     [line] = [line for line in done.stderr.splitlines() if line.strip()]
-    assert line.startswith("ERROR: --callbacks-env") and "missing.toml does not exist" in line
+    assert line.startswith("ERROR: --callbacks-env")
+    assert "missing.toml does not exist" in line
     assert "Traceback" not in done.stdout + done.stderr
     assert "collected" not in done.stdout
 

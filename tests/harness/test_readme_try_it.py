@@ -1,10 +1,10 @@
 """The README's "Try it" lines, run as printed against a ``callbacks local up`` stack.
 
-They run from a fresh clone layout (the tracked files in a new directory, plus the project's ``.venv``), through
-``bash -c``. The one substitution: the state directory ``/tmp/cb`` becomes a per-test directory, so parallel
-runs on one machine do not share a stack. Scenario commands get ``-k`` (one scenario) and ``-p no:xdist`` appended
-(which choose tests, not the rootdir that the ``--callbacks-env`` form is about). The last test stops the stack
-in the middle of a scenario run and checks that the run names it once and fails the rest fast.
+They run from a fresh clone layout (the tracked files in a new directory, plus the project's ``.venv``),
+through ``bash -c``. The one substitution: the state directory ``/tmp/cb`` becomes a per-test directory, so
+parallel runs on one machine do not share a stack. Scenario commands get ``-k`` (one scenario) and
+``-p no:xdist`` appended (they choose tests, not the rootdir that the ``--callbacks-env`` form is about).
+The last test stops the stack in the middle of a scenario run: the run names it once, the rest fail fast.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stack(clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
+def stack(
+    clone: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
     """``callbacks local up --state-dir /tmp/cb`` (in its own process group, as a terminal would run it)."""
     state = tmp_path_factory.mktemp("cb")
     line = line_starting(".venv/bin/callbacks local up").replace(README_STATE_DIR, str(state))
@@ -97,7 +99,8 @@ def test_the_scenario_command_runs_as_printed_against_the_running_stack(clone: P
     command = line.replace(README_STATE_DIR, str(state)).split("#", 1)[0]
     done = _run(f"{command} -p no:xdist -k test_fanout_client_gets_one_identical_callback", clone)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert f"rootdir: {clone}" in done.stdout and "configfile: pyproject.toml" in done.stdout
+    assert f"rootdir: {clone}" in done.stdout
+    assert "configfile: pyproject.toml" in done.stdout
     assert "1 passed" in done.stdout
 
 
@@ -119,8 +122,8 @@ def test_the_mock_webhook_lines_run_as_printed(tmp_path: Path, clone: Path) -> N
         pytest.skip("the README's mock uses ports 8443/8444, and something else holds one of them")
     (tmp_path / ".venv").symlink_to(VENV)
     proc = subprocess.Popen(
-        ["bash", "-c", line], cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        ["bash", "-c", line], cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     seen: list[str] = []
     try:
@@ -181,7 +184,8 @@ def test_a_stack_that_stops_mid_run_is_named_once_and_the_rest_fail_fast(tmp_pat
     reason = f"environment {env.name!r} is down: mock webhook admin (mock_admin_url) no answer at"
     assert done.stdout.count(reason) >= 3, done.stdout
     assert "never reached" not in done.stdout
-    assert "Traceback" not in done.stdout and "URLError" not in done.stdout
+    assert "Traceback" not in done.stdout
+    assert "URLError" not in done.stdout
     assert len(done.stdout.splitlines()) < 40
     proc.wait(timeout=60)
     assert proc.returncode == 0

@@ -19,7 +19,8 @@ def test_demo_runs_every_scenario_and_summarises(callbacks_options) -> None:
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     for expected in ("done       fan-out via the router", "done       circuit breaker", "done       redrive",
-                     "still pending   0", "inbox           gone with the stack (`callbacks demo --stay`"):  # fmt: skip
+                     "still pending   0",
+                     "inbox           gone with the stack (`callbacks demo --stay`"):  # fmt: skip
         assert expected in out, out
     for code in ("ERR_CERT_PINNING_FAILED", "HTTP_CLIENT_ERROR", "INVALID_EVENT", "INVALID_MESSAGE",
                  "TARGET_NOT_FOUND", "RETRY_WINDOW_EXHAUSTED"):  # fmt: skip

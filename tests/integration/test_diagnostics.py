@@ -25,4 +25,5 @@ def test_a_timed_out_wait_names_the_statuses_and_the_fault_script(
     assert "request(s) for 1 awaited message(s): 503 x" in text
     assert f"/{target} {sent.message_id} -> 503" in text
     assert f'active fault script on /{target}: {{"steps": [{{"status": 503' in text
-    assert "DLQ " in text and "visible" in text
+    assert "DLQ " in text
+    assert "visible" in text

@@ -59,12 +59,14 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], list[str]]] = {
     "key of another certificate": (foreign_key, ["server-key.pem: does not belong to ", "server-cert.pem"]),
     "certs is a file": (certs_is_a_file, ["certs.pem: not a directory"]),
     "malformed fault yaml": (
-        faults("faults.yaml", "/a:\n  steps: [\n    - status: 503\n"), ["faults.yaml: not valid YAML (line "]
+        faults("faults.yaml", "/a:\n  steps: [\n    - status: 503\n"),
+        ["faults.yaml: not valid YAML (line "],
     ),
     "malformed fault json": (faults("faults.json", "{'/a': 1}"), ["faults.json: not valid JSON (line 1"]),
     "missing fault file": (faults("nope.yaml", None), ["--faults ", "nope.yaml: file does not exist"]),
     "invalid fault script": (
-        faults("faults.yaml", "/a:\n  steps:\n    - status: 999\n"), ["--faults ", "faults.yaml: /a.steps.0.status: must be an HTTP status"]
+        faults("faults.yaml", "/a:\n  steps:\n    - status: 999\n"),
+        ["--faults ", "faults.yaml: /a.steps.0.status: must be an HTTP status"],
     ),
 }
 
@@ -84,4 +86,5 @@ def test_each_serve_mistake_is_one_line_and_exit_2(
         assert part in lines[0], lines[0]
     assert lines[0].startswith("mock-webhook: error: ")
     assert "Traceback" not in out + err
-    assert "serve --force" not in err and "PEM lib" not in err
+    assert "serve --force" not in err
+    assert "PEM lib" not in err

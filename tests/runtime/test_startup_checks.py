@@ -41,10 +41,12 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path, moto_server: MotoServer, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> World:
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL_SQS", "QUEUE_PREFIX", "INBOUND_DLQ_URL", "MTLS_CERT_FILE",
-                "MTLS_KEY_FILE", "MTLS_CA_FILE", "CLIENT_SUBSCRIPTION_CONFIG_BUCKET", "REDIS_URL"):  # fmt: skip
+                "MTLS_KEY_FILE", "MTLS_CA_FILE", "CLIENT_SUBSCRIPTION_CONFIG_BUCKET",
+                "REDIS_URL"):  # fmt: skip
         monkeypatch.delenv(key, raising=False)
     env = {**moto_server.env(), "REDIS_URL": redis_url, "AWS_EC2_METADATA_DISABLED": "true",
-           "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}  # fmt: skip
+           "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}  # fmt: skip
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     client_id, prefix = f"sc-{uuid.uuid4().hex[:8]}", f"startup-{uuid.uuid4().hex[:6]}"
@@ -72,7 +74,8 @@ Case = Callable[[World, pytest.MonkeyPatch], list[str]]
 CASES: dict[str, tuple[Case, str]] = {
     "no region": (
         lambda w, mp: (_without(mp, "AWS_DEFAULT_REGION"), w.worker())[1],
-        "error: no AWS region: set AWS_DEFAULT_REGION (e.g. eu-west-2) or a region in your profile (AWS_REGION=",
+        "error: no AWS region: set AWS_DEFAULT_REGION (e.g. eu-west-2) or a region in your profile "
+        "(AWS_REGION=",
     ),
     "no credentials": (
         lambda w, mp: (_without(mp, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), w.worker())[1],
@@ -119,13 +122,27 @@ CASES: dict[str, tuple[Case, str]] = {
         "error: --client nobody: no queue",
     ),
     "router inbound queue missing": (
-        lambda w, mp: ["router", "--inbound-queue-url", w.queue_url + "-nope", "--dlq-url", w.dlq_url,
-                       "--config-dir", str(w.root / "configs")],  # fmt: skip
+        lambda w, mp: [
+            "router",
+            "--inbound-queue-url",
+            w.queue_url + "-nope",
+            "--dlq-url",
+            w.dlq_url,
+            "--config-dir",
+            str(w.root / "configs"),
+        ],
         "error: --inbound-queue-url http://",
     ),
     "router config dir missing": (
-        lambda w, mp: ["router", "--inbound-queue-url", w.queue_url, "--dlq-url", w.dlq_url,
-                       "--config-dir", str(w.root / "nope")],  # fmt: skip
+        lambda w, mp: [
+            "router",
+            "--inbound-queue-url",
+            w.queue_url,
+            "--dlq-url",
+            w.dlq_url,
+            "--config-dir",
+            str(w.root / "nope"),
+        ],
         "nope: does not exist (give the directory of <clientId>.json configs)",
     ),
 }
@@ -155,11 +172,12 @@ def test_router_usage_shows_the_dlq_url_as_required(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("INBOUND_DLQ_URL", raising=False)
     router = build_parser()._subparsers._group_actions[0].choices["router"]  # type: ignore[union-attr]
     usage = " ".join(router.format_usage().split())
-    assert "--dlq-url DLQ_URL" in usage and "[--dlq-url" not in usage
+    assert "--dlq-url DLQ_URL" in usage
+    assert "[--dlq-url" not in usage
 
 
 def test_burst_exits_non_zero_when_records_were_only_requeued_for_infrastructure(world: World) -> None:
-    """The app map lacks the client: every record is requeued (APPLICATION_MAP_UNAVAILABLE), none delivered."""
+    """The app map lacks the client: each record is requeued (APPLICATION_MAP_UNAVAILABLE), none delivered."""
     config = json.loads((FIXTURES / "mock-client-plain.json").read_text(encoding="utf-8"))
     config["clientId"] = world.client_id
     (world.root / "configs" / f"{world.client_id}.json").write_text(json.dumps(config), encoding="utf-8")

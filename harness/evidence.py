@@ -11,13 +11,20 @@ import contextlib
 import json
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from harness.environment import Environment
 from harness.mock_admin import JournalRecord, MockAdmin
+from harness.queues import Queues
 from harness.waits import WaitTimeout
 
-if TYPE_CHECKING:
-    from harness.scenarios import Scenario
+
+class Observed(Protocol):
+    """What evidence is read from (a ``Scenario``)."""
+
+    env: Environment
+    queues: Queues
+    mock: MockAdmin
 
 LAST_REQUESTS = 5
 
@@ -67,7 +74,7 @@ def _safely(read: Callable[[], list[str]], what: str) -> list[str]:
 
 
 def evidence(
-    scenario: Scenario, message_ids: Collection[str] = (), path: str | None = None,
+    scenario: Observed, message_ids: Collection[str] = (), path: str | None = None,
     clients: Sequence[str] = (), dlq_urls: Sequence[str] = (),
 ) -> list[str]:  # fmt: skip
     lines = _safely(lambda: mock_lines(scenario.mock, message_ids, path), "the mock's journal")
@@ -84,7 +91,7 @@ def evidence(
 
 @contextlib.contextmanager
 def explained(
-    scenario: Scenario, message_ids: Collection[str] = (), path: str | None = None,
+    scenario: Observed, message_ids: Collection[str] = (), path: str | None = None,
     clients: Sequence[str] = (), dlq_urls: Sequence[str] = (),
 ) -> Iterator[None]:  # fmt: skip
     """Re-raise a timed-out wait (any AssertionError) with what the environment did see."""

@@ -26,6 +26,7 @@ class Observed(Protocol):
     queues: Queues
     mock: MockAdmin
 
+
 LAST_REQUESTS = 5
 
 

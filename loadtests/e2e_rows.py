@@ -15,17 +15,16 @@ from locust.stats import RequestStats, StatsError
 
 
 class OutsideTotal:
-    """A ``RequestHook`` (``fire(**request event)``) writing into ``stats`` without touching ``stats.total``."""
+    """A ``RequestHook`` (``fire(**request event)``): rows in ``stats``, never in ``stats.total``."""
 
     def __init__(self, stats: RequestStats) -> None:
         self.stats = stats
 
-    def fire(
-        self, *, request_type: str, name: str, response_time: float, response_length: int,
-        exception: BaseException | None = None, **_: Any,
-    ) -> None:  # fmt: skip
+    def fire(self, **event: Any) -> None:
+        request_type, name = str(event["request_type"]), str(event["name"])
         entry = self.stats.get(name, request_type)
-        entry.log(response_time, response_length)
+        entry.log(round(float(event["response_time"])), int(event.get("response_length") or 0))
+        exception = event.get("exception")
         if exception is None:
             return
         error = exception if isinstance(exception, Exception) else repr(exception)

@@ -43,7 +43,9 @@ def _latency_rows(summary: RunSummary, thresholds: Thresholds) -> list[Row]:
 
 def evaluate(summary: RunSummary, thresholds: Thresholds) -> list[Row]:
     rows = [
-        Row("unexpected exceptions in users", "0", str(summary.user_exceptions), summary.user_exceptions == 0),
+        Row(
+            "unexpected exceptions in users", "0", str(summary.user_exceptions), summary.user_exceptions == 0
+        ),
         Row("deliverable messages published", ">= 1", str(summary.published), summary.published > 0),
         *_latency_rows(summary, thresholds),
     ]

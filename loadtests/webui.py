@@ -36,12 +36,12 @@ def install(environment: LocustEnvironment, verdict: Verdict) -> None:
     web_ui.template_args["extended_tabs"] = [{"title": "SLO", "key": SLO_TAB}]
     web_ui.template_args["extended_tables"] = [{"key": SLO_TAB, "structure": TABLE}]
     _explain_form(web_ui)
+    app = web_ui.app
+    assert app is not None
 
-    @web_ui.app.route("/slo")
     def slo() -> Response:
         return jsonify(verdict())
 
-    @web_ui.app.after_request
     def with_verdict(response: Response) -> Response:
         if request.path.rstrip("/").endswith("/stats/requests") and response.is_json:
             doc = response.get_json()
@@ -53,6 +53,9 @@ def install(environment: LocustEnvironment, verdict: Verdict) -> None:
                 doc["extended_stats"] = [{"key": SLO_TAB, "data": [overall, *current["rows"]]}]
                 response.set_data(json.dumps(doc))
         return response
+
+    app.add_url_rule("/slo", "slo", slo)
+    app.after_request(with_verdict)
 
 
 def _explain_form(web_ui: Any) -> None:

@@ -104,6 +104,24 @@ def test_the_scenario_command_runs_as_printed_against_the_running_stack(clone: P
     assert "1 passed" in done.stdout
 
 
+@pytest.mark.timeout(300)
+def test_the_xdist_scenario_command_runs_as_printed(clone: Path) -> None:
+    line = line_starting(".venv/bin/pytest -m integration -n 2").split("#", 1)[0]
+    done = _run(f"{line} -k test_fanout_client_gets_one_identical_callback", clone)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 passed" in done.stdout
+    assert "created: 2/2 workers" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_locust_command_runs_as_printed(clone: Path) -> None:
+    line = line_starting(".venv/bin/locust -f loadtests --headless")
+    done = _run(line, clone, timeout_s=280)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SLO passed: " in done.stderr
+    assert (clone / "loadtests-out" / "steady_stats.csv").is_file()
+
+
 def test_the_space_form_is_one_usage_error_with_the_fix(clone: Path, stack) -> None:
     state, _ = stack
     path = f"{state}/environment.toml"

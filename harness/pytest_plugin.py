@@ -1,8 +1,8 @@
 """pytest plugin entry point (registered through ``pytest11``): hooks and thin fixtures only.
 
 Inert for unit tests: nothing starts unless a test asks for ``callbacks_env`` (directly or through another
-fixture below). ``--callbacks-env local`` (default; env ``CALLBACKS_ENV``) starts the embedded local stack
-once per session (once per xdist worker); ``--callbacks-env PATH.toml`` describes a deployed environment.
+fixture below). ``--callbacks-env=local`` (default; env ``CALLBACKS_ENV``) starts the embedded local stack
+once per session (once per xdist worker); ``--callbacks-env=PATH.toml`` describes a deployed environment.
 
 Fixtures: ``callbacks_env`` (session), ``callbacks_run_id`` (session), ``scenario`` (session),
 ``publish_event`` / ``publish`` (factories), ``mock_webhook`` (admin client; fault scripts removed after the

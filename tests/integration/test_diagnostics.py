@@ -27,3 +27,17 @@ def test_a_timed_out_wait_names_the_statuses_and_the_fault_script(
     assert f'active fault script on /{target}: {{"steps": [{{"status": 503' in text
     assert "DLQ " in text
     assert "visible" in text
+
+
+def test_a_failed_mock_expectation_names_the_statuses_it_saw(scenario, publish, mock_webhook, role_client):
+    client = role_client("scripted")
+    target = scenario.targets(client)[0]
+    mock_webhook.script(target, {"steps": [{"status": 503, "times": None}]})
+    [sent] = publish(client, prefix="diag-expect")
+    scenario.wait_callbacks(1, message_id=sent.message_id, timeout_s=30)
+    with pytest.raises(AssertionError) as failed:
+        mock_webhook.expect(50, message_id=sent.message_id, timeout_s=0.5)
+    text = str(failed.value)
+    assert "of 50 requests matching" in text
+    assert "; statuses 503 x" in text
+    assert f'active fault scripts {{"/{target}": {{"steps": [{{"status": 503' in text

@@ -22,6 +22,7 @@ import pytest
 from harness.environment import Environment
 from harness.processes import port_open
 from harness.waits import eventually
+from loadtests.slo import SLO_BREACHED_EXIT_CODE
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -117,8 +118,9 @@ def test_the_xdist_scenario_command_runs_as_printed(clone: Path) -> None:
 def test_the_locust_command_runs_as_printed(clone: Path) -> None:
     line = line_starting(".venv/bin/locust -f loadtests --headless")
     done = _run(line, clone, timeout_s=280)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "SLO passed: " in done.stderr
+    # it runs and judges; whether 50 msg/s meets the default SLO depends on the machine's spare CPU (3 = breached)
+    assert done.returncode in (0, SLO_BREACHED_EXIT_CODE), done.stderr[-3000:]
+    assert ("SLO passed: " if done.returncode == 0 else "SLO breached: ") in done.stderr
     assert (clone / "loadtests-out" / "steady_stats.csv").is_file()
 
 
@@ -164,6 +166,7 @@ import os, signal
 from harness.mock_admin import MockAdmin
 from harness.processes import port_open
 from harness.waits import eventually
+from loadtests.slo import SLO_BREACHED_EXIT_CODE
 
 
 def test_1_up(callbacks_env):

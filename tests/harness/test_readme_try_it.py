@@ -118,7 +118,7 @@ def test_the_xdist_scenario_command_runs_as_printed(clone: Path) -> None:
 def test_the_locust_command_runs_as_printed(clone: Path) -> None:
     line = line_starting(".venv/bin/locust -f loadtests --headless")
     done = _run(line, clone, timeout_s=280)
-    # it runs and judges; whether 50 msg/s meets the default SLO depends on the machine's spare CPU (3 = breached)
+    # it runs and judges; whether 50 msg/s meets the default SLO depends on the spare CPU (3 = breached)
     assert done.returncode in (0, SLO_BREACHED_EXIT_CODE), done.stderr[-3000:]
     assert ("SLO passed: " if done.returncode == 0 else "SLO breached: ") in done.stderr
     assert (clone / "loadtests-out" / "steady_stats.csv").is_file()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,3 +90,12 @@ def test_each_serve_mistake_is_one_line_and_exit_2(
     assert "Traceback" not in out + err
     assert "serve --force" not in err
     assert "PEM lib" not in err
+
+
+def test_debug_shows_the_traceback_instead(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "mock_webhook.cli", "serve", "--debug", "--port", "0", "--admin-port", "0",
+            "--certs", str(tmp_path / "certs"), "--faults", str(tmp_path / "nope.yaml")]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert "Traceback (most recent call last)" in done.stderr
+    assert "UsageError: --faults " in done.stderr

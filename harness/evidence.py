@@ -2,7 +2,8 @@
 
 ``explained(scenario, ...)`` wraps a wait: on timeout the failure says, next to what was awaited, the mock's
 last requests for those messages or that path (status, fault applied), the mock's active fault scripts and
-the depth of the DLQs involved. Reading the evidence never raises: a part that cannot be read says why.
+the depth of the queues involved (the clients' DLQs, the queue awaited). Reading the evidence never
+raises: a part that cannot be read says why.
 """
 
 from __future__ import annotations
@@ -76,28 +77,28 @@ def _safely(read: Callable[[], list[str]], what: str) -> list[str]:
 
 def evidence(
     scenario: Observed, message_ids: Collection[str] = (), path: str | None = None,
-    clients: Sequence[str] = (), dlq_urls: Sequence[str] = (),
+    clients: Sequence[str] = (), queue_urls: Sequence[str] = (),
 ) -> list[str]:  # fmt: skip
     lines = _safely(lambda: mock_lines(scenario.mock, message_ids, path), "the mock's journal")
     urls = [scenario.env.client(c).dlq_url for c in clients if c in scenario.env.client_ids]
-    for url in dict.fromkeys([*urls, *dlq_urls]):
+    for url in dict.fromkeys([*urls, *queue_urls]):
 
         def depth(url: str = url) -> list[str]:
             visible, in_flight = scenario.queues.depth(url)
-            return [f"DLQ {url.rsplit('/', 1)[-1]}: {visible} visible, {in_flight} in flight"]
+            return [f"queue {url.rsplit('/', 1)[-1]}: {visible} visible, {in_flight} in flight"]
 
-        lines += _safely(depth, f"DLQ depth of {url}")
+        lines += _safely(depth, f"the depth of {url}")
     return lines
 
 
 @contextlib.contextmanager
 def explained(
     scenario: Observed, message_ids: Collection[str] = (), path: str | None = None,
-    clients: Sequence[str] = (), dlq_urls: Sequence[str] = (),
+    clients: Sequence[str] = (), queue_urls: Sequence[str] = (),
 ) -> Iterator[None]:  # fmt: skip
     """Re-raise a timed-out wait (any AssertionError) with what the environment did see."""
     try:
         yield
     except AssertionError as exc:
-        seen = evidence(scenario, message_ids, path, clients, dlq_urls)
+        seen = evidence(scenario, message_ids, path, clients, queue_urls)
         raise WaitTimeout("\n".join([str(exc), "what the environment saw:", *seen])) from None

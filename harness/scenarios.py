@@ -149,7 +149,7 @@ class Scenario:
     def inbound_dlq_wait(self, message_ids: Sequence[str], timeout_s: float = 30) -> list[QueueMessage]:
         if not self.env.inbound_dlq_url:
             raise ValueError(f"environment {self.env.name!r} has no inbound DLQ")
-        with explained(self, message_ids, dlq_urls=[self.env.inbound_dlq_url]):
+        with explained(self, message_ids, queue_urls=[self.env.inbound_dlq_url]):
             return self.queues.wait_for(
                 self.env.inbound_dlq_url, message_ids, self.t(timeout_s), what="inbound DLQ"
             )
@@ -158,9 +158,10 @@ class Scenario:
         """Wait until the queue holds nothing, visible or in flight (SQS's approximate counts)."""
         if queue_url is None:
             raise ValueError("no queue URL")
-        eventually(
-            lambda: self.queues.depth(queue_url) == (0, 0), self.t(timeout_s), what=f"{queue_url} drained"
-        )
+        with explained(self, queue_urls=[queue_url]):
+            eventually(
+                lambda: self.queues.depth(queue_url) == (0, 0), self.t(timeout_s), what=f"{queue_url} drained"
+            )
 
     def redrive_inbound(self, message_ids: Sequence[str]) -> int:
         """Move events from the inbound DLQ back to the inbound queue (reference redrive, SPEC F / K.7)."""

@@ -3,7 +3,7 @@
 Each problem is one line naming the setting and the fix (the CLI prints ``error: <line>`` and exits 2):
 local files first (config directory, applications map, TLS files), the Redis URL and a PING, the AWS region
 and credentials, then one call per remote resource (queues, config bucket, SSM parameter). An endpoint that
-does not answer is reported once and stops the remote checks. Remote calls use short timeouts and no retries.
+does not answer is reported once and stops the remote checks. Remote calls retry once, with bounded timeouts.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from delivery.runtime import file_checks
 from delivery.runtime.queue import queue_names
 from delivery.runtime.settings import RedisSettings, Settings
 
+# a refused connection fails at once; a slow (loaded) endpoint may still answer
 CHECK_CONFIG = botocore.config.Config(
-    connect_timeout=3, read_timeout=5, retries={"max_attempts": 1, "mode": "standard"}
+    connect_timeout=5, read_timeout=20, retries={"total_max_attempts": 2, "mode": "standard"}
 )
 MISSING_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 BAD_CREDENTIALS = frozenset(

@@ -5,7 +5,7 @@
     callbacks demo [--stay] [--state-dir DIR] push a demo mix through every scenario and print a summary
 
 ``--state-dir`` keeps logs, certificates and ``environment.toml`` (usable with
-``pytest -m integration --callbacks-env DIR/environment.toml`` while the stack runs).
+``pytest -m integration --callbacks-env=DIR/environment.toml`` while the stack runs).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def run_demo(args: argparse.Namespace) -> int:
     try:
         stack = _start(args.state_dir)
         _say(stack.status_line())
-        code = _demo(stack, args.budget_s)
+        code = _demo(stack, args.budget_s, stays=args.stay)
         if args.stay:
             print_urls(stack)
             return _run_until_interrupted(stack)
@@ -134,7 +134,7 @@ def run_demo(args: argparse.Namespace) -> int:
             stack.stop()
 
 
-def _demo(stack: Any, budget_s: float) -> int:
+def _demo(stack: Any, budget_s: float, *, stays: bool = False) -> int:
     from harness.demo import publish_all
     from harness.demo_report import fill_summary, run_plan
     from harness.metrics_log import MetricsLog
@@ -155,6 +155,6 @@ def _demo(stack: Any, budget_s: float) -> int:
         fill_summary(summary, scenario, required, metrics, mark)
     finally:
         scenario.close()
-    for line in summary.lines(env):
+    for line in summary.lines(env, stays=stays):
         _say(line)
     return 0 if not summary.pending else 1

@@ -32,7 +32,8 @@ class DemoSummary:
     pending: list[str] = field(default_factory=list)
     took_s: float = 0.0
 
-    def lines(self, env: Environment) -> list[str]:
+    def lines(self, env: Environment, *, stays: bool = False) -> list[str]:
+        """The summary; the inbox URL only while the stack keeps running (``--stay``)."""
         codes = ", ".join(f"{code} x{n}" for code, n in sorted(self.dead_letters.items())) or "none"
         return [
             "",
@@ -48,7 +49,9 @@ class DemoSummary:
             f"  redriven        {self.redriven or 'nothing'}",
             f"  still pending   {len(self.pending)}"
             + (f" ({', '.join(self.pending[:4])})" if self.pending else ""),
-            f"  inbox           {env.mock_admin_url}/",
+            f"  inbox           {env.mock_admin_url}/"
+            if stays
+            else "  inbox           gone with the stack (`callbacks demo --stay` keeps both running)",
             f"  took            {self.took_s:.1f}s",
         ]
 

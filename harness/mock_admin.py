@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,14 +88,29 @@ class MockAdmin:
         if not result.reached:
             raise AssertionError(
                 f"mock received {len(result.requests)} of {count} requests matching {filters}"
+                + self._seen(result.requests)
             )
         return result.requests
+
+    def _seen(self, records: list[JournalRecord]) -> str:
+        """``; statuses 503 x2; fault scripts {...}``: what a failed expectation did find."""
+        statuses = Counter(int((r.get("response") or {}).get("status") or 0) for r in records)
+        seen = ", ".join(f"{status} x{n}" for status, n in sorted(statuses.items())) or "none"
+        try:
+            scripts = json.dumps(self.faults() or "none")
+        except MockAdminError as exc:
+            scripts = f"unknown ({exc})"
+        return f"; statuses {seen}; active fault scripts {scripts}"
 
     def clear(self) -> None:
         self._call("DELETE", "/requests")
 
     def stats(self) -> dict[str, Any]:
         return dict(self._call("GET", "/stats")[1] or {})
+
+    def faults(self) -> dict[str, Any]:
+        """Active fault scripts: callback path -> script."""
+        return dict(self._call("GET", "/faults")[1] or {})
 
     def script(self, path: str, steps: object) -> None:
         """Install a fault script on a callback path (JSON as the mock defines it)."""

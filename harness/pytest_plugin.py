@@ -1,8 +1,8 @@
 """pytest plugin entry point (registered through ``pytest11``): hooks and thin fixtures only.
 
 Inert for unit tests: nothing starts unless a test asks for ``callbacks_env`` (directly or through another
-fixture below). ``--callbacks-env local`` (default; env ``CALLBACKS_ENV``) starts the embedded local stack
-once per session (once per xdist worker); ``--callbacks-env PATH.toml`` describes a deployed environment.
+fixture below). ``--callbacks-env=local`` (default; env ``CALLBACKS_ENV``) starts the embedded local stack
+once per session (once per xdist worker); ``--callbacks-env=PATH.toml`` describes a deployed environment.
 
 Fixtures: ``callbacks_env`` (session), ``callbacks_run_id`` (session), ``scenario`` (session),
 ``publish_event`` / ``publish`` (factories), ``mock_webhook`` (admin client; fault scripts removed after the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -38,10 +38,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(opt.flag, dest=opt.dest, default=None, help=f"{opt.help} (env {opt.env_var})")
 
 
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """``--callbacks-env PATH`` (with a space) made pytest miss pyproject.toml: say so before collecting."""
+    from harness.usage import space_form_problem
+
+    problem = space_form_problem(args, early_config.inipath)
+    if problem is not None:
+        raise pytest.UsageError(problem)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: end-to-end scenarios against an environment")
     config.addinivalue_line("markers", "bench: benchmarks (not run by default; run with -m bench)")
     config.addinivalue_line("markers", "requires(*capabilities): skip unless the environment has them")
+    from harness.session import ENVIRONMENTS_DIR
+    from harness.usage import options_problem
+
+    problem = options_problem(lambda dest: config.getoption(dest, None), os.environ, ENVIRONMENTS_DIR)
+    if problem is not None:  # one usage error before collection, not one traceback per scenario
+        raise pytest.UsageError(problem)
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +75,8 @@ def callbacks_run_id(request: pytest.FixtureRequest) -> str:
 
 
 _START_FAILURE = pytest.StashKey[BaseException]()
+_OPENED = pytest.StashKey["Environment"]()
+_DOWN = pytest.StashKey[str]()
 
 
 @pytest.fixture(scope="session")
@@ -70,18 +87,49 @@ def harness_environment(
 
     A failed start is remembered: later tests fail with the same error instead of starting again.
     """
+    from harness.probe import down_reason
     from harness.session import open_environment
 
     failure = request.config.stash.get(_START_FAILURE, None)
     if failure is not None:
-        raise RuntimeError(f"the scenario environment failed to start earlier: {failure}")
+        pytest.fail(f"the scenario environment failed to start earlier: {failure}", pytrace=False)
     with contextlib.ExitStack() as opened:
         try:
             env = opened.enter_context(open_environment(callbacks_options, callbacks_run_id))
         except BaseException as exc:
             request.config.stash[_START_FAILURE] = exc
             raise
+        down = None if callbacks_options.is_local else down_reason(env)
+        if down is not None:  # a described environment that does not answer: named once
+            request.config.stash[_START_FAILURE] = RuntimeError(down)
+            pytest.fail(down, pytrace=False)
+        request.config.stash[_OPENED] = env
         yield env
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A scenario that failed because its environment went down says so in one line; later ones fail fast."""
+    report = yield
+    env = item.config.stash.get(_OPENED, None)
+    if report.failed and env is not None and "callbacks_env" in getattr(item, "fixturenames", ()):
+        from harness.probe import down_reason
+
+        down = item.config.stash.get(_DOWN, None) or down_reason(env)
+        if down is not None:
+            item.config.stash[_DOWN] = down
+            report.longrepr = down
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _callbacks_env_up(request: pytest.FixtureRequest) -> None:
+    """Once the environment was found down, every later scenario fails at once with that reason."""
+    down = request.config.stash.get(_DOWN, None)
+    if down is not None and "callbacks_env" in request.fixturenames:
+        pytest.fail(down, pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from harness.children import console_script
 from harness.configs import RawConfig, load_configs, target_ids
 from harness.environment import Environment
 from harness.events import Published
+from harness.evidence import explained
 from harness.mock_admin import JournalRecord, MockAdmin, callback_path
 from harness.queues import QueueMessage, Queues
 from harness.waits import eventually
@@ -102,7 +103,8 @@ class Scenario:
         timeout_s: float = 30,
     ) -> list[JournalRecord]:
         path = callback_path(target_id) if target_id else None
-        return self.mock.expect(count, message_id=message_id, path=path, timeout_s=self.t(timeout_s))
+        with explained(self, [message_id] if message_id else (), path):
+            return self.mock.expect(count, message_id=message_id, path=path, timeout_s=self.t(timeout_s))
 
     def wait_all_delivered(
         self, published: Sequence[Published], timeout_s: float = 30
@@ -114,7 +116,11 @@ class Scenario:
             ok = [r for r in self.run_records() if r.get("messageId") in wanted and _status(r) < 300]
             return ok if {r["messageId"] for r in ok} >= wanted else None
 
-        found = eventually(delivered, self.t(timeout_s), what=f"{len(wanted)} deliveries", max_interval_s=0.5)
+        clients = sorted({p.client_id for p in published if p.client_id})
+        with explained(self, wanted, clients=clients):
+            found = eventually(
+                delivered, self.t(timeout_s), what=f"{len(wanted)} deliveries", max_interval_s=0.5
+            )
         assert found is not None
         return found
 
@@ -132,7 +138,8 @@ class Scenario:
         self, client_id: str, message_ids: Sequence[str], timeout_s: float = 30
     ) -> list[QueueMessage]:
         url = self.env.client(client_id).dlq_url
-        return self.queues.wait_for(url, message_ids, self.t(timeout_s), what="DLQ messages")
+        with explained(self, message_ids, clients=[client_id]):
+            return self.queues.wait_for(url, message_ids, self.t(timeout_s), what="DLQ messages")
 
     def dlq_read(self, client_id: str) -> list[QueueMessage]:
         """This run's messages in the client's DLQ (left in place)."""
@@ -142,17 +149,19 @@ class Scenario:
     def inbound_dlq_wait(self, message_ids: Sequence[str], timeout_s: float = 30) -> list[QueueMessage]:
         if not self.env.inbound_dlq_url:
             raise ValueError(f"environment {self.env.name!r} has no inbound DLQ")
-        return self.queues.wait_for(
-            self.env.inbound_dlq_url, message_ids, self.t(timeout_s), what="inbound DLQ"
-        )
+        with explained(self, message_ids, queue_urls=[self.env.inbound_dlq_url]):
+            return self.queues.wait_for(
+                self.env.inbound_dlq_url, message_ids, self.t(timeout_s), what="inbound DLQ"
+            )
 
     def wait_queue_drained(self, queue_url: str | None, timeout_s: float = 30) -> None:
         """Wait until the queue holds nothing, visible or in flight (SQS's approximate counts)."""
         if queue_url is None:
             raise ValueError("no queue URL")
-        eventually(
-            lambda: self.queues.depth(queue_url) == (0, 0), self.t(timeout_s), what=f"{queue_url} drained"
-        )
+        with explained(self, queue_urls=[queue_url]):
+            eventually(
+                lambda: self.queues.depth(queue_url) == (0, 0), self.t(timeout_s), what=f"{queue_url} drained"
+            )
 
     def redrive_inbound(self, message_ids: Sequence[str]) -> int:
         """Move events from the inbound DLQ back to the inbound queue (reference redrive, SPEC F / K.7)."""

@@ -22,7 +22,7 @@ from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment as LocustEnvironment
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests import environments
+from loadtests import environments, webui
 from loadtests.profiles import PROFILES, Profile, choose_profile, schedule_of
 from loadtests.run import Coordinator, PublishContext
 from loadtests.shapes import ProfileShape
@@ -67,7 +67,8 @@ def add_arguments(parser: LocustArgumentParser) -> None:
         type=float,
         default=None,
         env_var="CALLBACKS_LOAD_RATE",
-        help="publish rate in messages/s (peak rate for step and spike; default per profile)",
+        help="publish rate, msg/s (peak for step and spike; default per profile); it sets the publishers, "
+        "and -t on the command line sets the duration",
     )
     group.add_argument(
         "--user-rate",
@@ -118,24 +119,27 @@ def add_arguments(parser: LocustArgumentParser) -> None:
     )
     group.add_argument(
         "--max-p50-ms",
+        dest="max_median_ms",  # no digits: the web UI splits them into its label and its form key
         type=float,
         default=None,
         env_var="CALLBACKS_SLO_MAX_P50_MS",
-        help="fail the run when end-to-end p50 exceeds this",
+        help="SLO: end-to-end p50 latency limit, ms",
     )
     group.add_argument(
         "--max-p95-ms",
+        dest="max_ninety_fifth_ms",  # no digits: the web UI splits them into its label and its form key
         type=float,
         default=None,
         env_var="CALLBACKS_SLO_MAX_P95_MS",
-        help="fail the run when end-to-end p95 exceeds this",
+        help="SLO: end-to-end p95 latency limit, ms",
     )
     group.add_argument(
         "--max-p99-ms",
+        dest="max_ninety_ninth_ms",  # no digits: the web UI splits them into its label and its form key
         type=float,
         default=None,
         env_var="CALLBACKS_SLO_MAX_P99_MS",
-        help="fail the run when end-to-end p99 exceeds this",
+        help="SLO: end-to-end p99 latency limit, ms",
     )
     group.add_argument(
         "--min-delivered-ratio",
@@ -169,9 +173,9 @@ def add_arguments(parser: LocustArgumentParser) -> None:
 
 def thresholds_of(options: Any) -> Thresholds:
     return Thresholds(
-        max_p50_ms=options.max_p50_ms,
-        max_p95_ms=options.max_p95_ms,
-        max_p99_ms=options.max_p99_ms,
+        max_p50_ms=options.max_median_ms,
+        max_p95_ms=options.max_ninety_fifth_ms,
+        max_p99_ms=options.max_ninety_ninth_ms,
         min_delivered_ratio=options.min_delivered_ratio,
         max_publish_failure_ratio=options.max_publish_failure_ratio,
         min_publish_rate_msgs_s=options.min_publish_rate,
@@ -214,6 +218,7 @@ def on_init(environment: LocustEnvironment, runner: Any = None, **_kw: Any) -> N
             environment, profile, thresholds, publishes=not isinstance(runner, MasterRunner)
         )
         _coordinator.prepare()
+        webui.install(environment, _coordinator.verdict)
     except Exception as exc:  # the edge: any setup problem ends the run before load, with its reason
         _fail_fast(f"load test setup failed: {exc}")
 

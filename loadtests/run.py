@@ -22,8 +22,9 @@ from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from harness.environment import Environment
 from harness.mock_admin import MockAdmin, MockAdminError
-from loadtests import environments, names, slo
+from loadtests import environments, names, slo, verdict
 from loadtests.deliveries import DeliveryTracker
+from loadtests.e2e_rows import OutsideTotal
 from loadtests.journal_poller import JournalPoller, latest_seq
 from loadtests.message_ids import new_run_id
 from loadtests.profiles import FaultPlan, Lane, Profile, faults_for, lanes_for, schedule_of
@@ -113,6 +114,16 @@ class Coordinator:
         self.faults: gevent.Greenlet | None = None
         self.fault_plans: list[FaultPlan] = []
         self.started_at = self.stopped_at = self.draining_since = 0.0
+        self.final: dict[str, Any] | None = None
+
+    def verdict(self) -> dict[str, Any]:
+        """The SLO table now: provisional while publishing or draining, final after ``finish``."""
+        if self.final is not None:
+            return self.final
+        state = "idle" if not self.started_at else "draining" if self.draining_since else "running"
+        if state == "draining" and (self.poller is None or self.poller.dead):
+            state = "final"  # every delivery that was going to be read has been read
+        return verdict.document(verdict.evaluate(self._summary(), self.thresholds), state)
 
     def prepare(self) -> None:
         """Resolve the environment and the targets now, so a bad setup fails before any load."""
@@ -146,11 +157,12 @@ class Coordinator:
         self._follow_shape_choice()
         run_id = new_run_id()
         self.options.load_run_id = run_id
+        self.final = None
         self.tracker = DeliveryTracker(run_id, last_seq=latest_seq(self.env.mock_admin_url))
         poller = JournalPoller(
             self.env.mock_admin_url,
             self.tracker,
-            self.locust_env.events.request,
+            OutsideTotal(self.locust_env.stats),  # deliveries are not publishes: not in the Aggregated row
             interval_s=self.options.poll_interval,
             sleep=gevent.sleep,
             on_error=lambda exc: logger.warning("journal read failed: %s", exc),
@@ -245,6 +257,8 @@ class Coordinator:
         for violation in violations:
             logger.error("SLO breached: %s", violation)
         code = slo.exit_code(violations)
+        self.final = verdict.document(verdict.evaluate(summary, self.thresholds), "final")
+        (logger.info if code == 0 else logger.error)("%s", self.final["line"])
         self._write_report(summary, violations, code)
         if self.options.csv_prefix:
             gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.25)  # let Locust's CSV writer take the final rows

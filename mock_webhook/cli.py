@@ -33,6 +33,7 @@ class UsageError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mock-webhook", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     commands = parser.add_subparsers(dest="command", required=True)
     certs = commands.add_parser("certs", help="create or inspect certificates")
     certs_commands = certs.add_subparsers(dest="certs_command", required=True)
@@ -99,17 +100,38 @@ def cmd_certs_pin(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_faults(path: Path) -> dict[str, Any]:
-    """``{path: script}`` from JSON or YAML; every script validated before the server starts."""
-    text = path.read_text()
+def _parse_faults(path: Path) -> object:
+    """The document of a faults file; a missing or malformed file is one ``UsageError`` naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"--faults {path}: file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--faults {path}: cannot read it ({exc})") from None
     if path.suffix in {".yaml", ".yml"}:
         import yaml
 
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise UsageError(f"--faults {path}: not valid YAML ({where}{problem})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"--faults {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "YAML files need a .yaml or .yml name"
+        ) from None
+
+
+def load_faults(path: Path) -> dict[str, Any]:
+    """``{path: script}`` from JSON or YAML; every script validated before the server starts."""
+    data = _parse_faults(path)
     if not isinstance(data, dict):
-        raise UsageError(f"{path}: must map paths to fault scripts")
+        raise UsageError(f"--faults {path}: must map paths to fault scripts")
     issues: list[str] = []
     for key, script in data.items():
         try:
@@ -117,13 +139,21 @@ def load_faults(path: Path) -> dict[str, Any]:
         except FaultScriptError as exc:
             issues.extend(f"{key}.{issue}" for issue in exc.issues)
     if issues:
-        raise UsageError(f"{path}: " + "; ".join(issues))
+        raise UsageError(f"--faults {path}: " + "; ".join(issues))
     return data
 
 
 def resolve_certs(directory: Path) -> CertBundle:
     """Load DIR's certificates, or mint a full set there when it holds none yet."""
+    from mock_webhook.cert_checks import check_files, partial_set_problem
+
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--certs {directory}: not a directory")
+    problem = partial_set_problem(directory)
+    if problem is not None:
+        raise UsageError(problem)
     if all((directory / name).is_file() for name in SERVER_FILES):
+        check_files(directory)
         return CertBundle.load(directory)
     bundle = CertBundle.mint()
     bundle.write(directory)
@@ -228,12 +258,22 @@ def _run(main: Any) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in given  # accepted anywhere: show the traceback of an unexpected error
+    args = build_parser().parse_args([a for a in given if a != "--debug"])
     try:
         return int(args.handler(args))
     except (UsageError, CertsError, ValueError, OSError) as exc:
-        print(f"mock-webhook: error: {exc}", file=sys.stderr)
+        if debug:
+            raise
+        print(f"mock-webhook: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except Exception as exc:  # the edge: one line unless --debug
+        if debug:
+            raise
+        print(f"mock-webhook: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+              file=sys.stderr)  # fmt: skip
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="callbacks", description="enhanced-callbacks: secure webhook delivery"
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error (any position)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -40,11 +43,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in given  # accepted before or after the sub-command
+    args = build_parser().parse_args([a for a in given if a != "--debug"])
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the edge: one line unless --debug asks for the traceback
+        if debug:
+            raise
+        print(f"error: {one_line(exc)} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
 
 
 if __name__ == "__main__":

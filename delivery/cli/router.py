@@ -25,7 +25,13 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--inbound-queue-url", required=True, help="inbound event queue URL")
-    parser.add_argument("--dlq-url", help="inbound event DLQ URL (env INBOUND_DLQ_URL)")
+    from_env = os.environ.get("INBOUND_DLQ_URL") or None  # the flag is required unless the variable is set
+    parser.add_argument(
+        "--dlq-url",
+        required=from_env is None,
+        default=from_env,
+        help="inbound event DLQ URL (env INBOUND_DLQ_URL)",
+    )
     parser.add_argument("--queue-prefix", help="delivery queue name prefix (env DELIVERY_QUEUE_PREFIX)")
     parser.add_argument(
         "--queue-url", action="append", default=[], metavar="CLIENT=URL", help="explicit delivery queue"
@@ -75,16 +81,25 @@ def run_router(args: argparse.Namespace) -> int:
     from delivery.runtime.service import log_metric_defaults
 
     env = _environ(args)
-    logs.configure(env.get("LOG_LEVEL") or "INFO")
-    log_metric_defaults(env)
     if any("=" not in item for item in args.queue_url):
         print("error: --queue-url takes CLIENT=URL", file=sys.stderr)
         return 2
+    from delivery.router.settings import RouterSettings
+    from delivery.runtime.preflight import router_problems
+
+    deps = None
     try:
-        deps = build_deps(env, lambda_runtime=False)
+        RouterSettings.from_env(env)  # the settings' own problems first, then what they point at
+        problems = router_problems(args, env)
+        deps = None if problems else build_deps(env, lambda_runtime=False)
     except (ConfigError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        problems = [str(exc)]
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if deps is None or problems:
         return 2
+    logs.configure(env.get("LOG_LEVEL") or "INFO")
+    log_metric_defaults(env)
     stats = asyncio.run(_serve(args, deps))
     if args.burst:
         print(json.dumps(stats))

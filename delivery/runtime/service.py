@@ -101,6 +101,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     problems += _module_setting_problems(environ)
     if problems:
         return _fail(problems)
+    from delivery.runtime.preflight import worker_problems
+
+    problems = worker_problems(args, settings, environ, client_ids)
+    if problems:
+        return _fail(problems)
     logs.configure(settings.log_level)
     log_metric_defaults(environ)
     try:
@@ -182,7 +187,17 @@ async def _serve(
         if metrics_server is not None:
             await metrics_server.stop()
     summary = {"batches": stats.batches, "received": stats.received, "outcomes": dict(stats.outcomes)}
+    if stats.infrastructure:
+        summary["infrastructure"] = dict(stats.infrastructure)
     print(json.dumps(summary), flush=True)
+    if args.burst and stats.infrastructure:  # a drain that only requeued is not a success
+        codes = ", ".join(f"{code} x{n}" for code, n in sorted(stats.infrastructure.items()))
+        print(
+            f"error: records were requeued because of infrastructure ({codes}); last: "
+            f"{stats.last_infrastructure_error}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -215,6 +230,11 @@ async def _start_metrics_server(args: argparse.Namespace, prometheus: Prometheus
 
 
 def redrive_main(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from delivery.runtime.preflight import redrive_problems
+
+    problems = redrive_problems(args, environ)  # boto3 reads AWS_* itself
+    if problems:
+        return _fail(problems)
     return _run_async(lambda: _redrive(args, environ))
 
 

@@ -37,6 +37,7 @@ from delivery.runtime.offload import BodyStore
 from delivery.runtime.queue import Queue
 from delivery.runtime.settle import GroupSettler, SettleReport
 from delivery.stages import Decided, Progress
+from delivery.verdicts import is_infrastructure_error
 
 _log = logging.getLogger(__name__)
 
@@ -75,12 +76,18 @@ class WorkerStats:
     received: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)  # by disposition
     settle_errors: int = 0
+    infrastructure: Counter[str] = field(default_factory=Counter)  # requeues a dependency caused, by code
+    last_infrastructure_error: str = ""
 
     def add(self, decided: Sequence[Decided], report: SettleReport) -> None:
         self.batches += 1
         self.received += len(decided)
         self.outcomes.update(d.outcome.disposition.value for d in decided)
         self.settle_errors += len(report.errors)
+        for d in decided:
+            if is_infrastructure_error(d.outcome):
+                self.infrastructure[d.outcome.reason] += 1
+                self.last_infrastructure_error = d.outcome.error_message or d.outcome.reason
 
 
 async def handle_batch(

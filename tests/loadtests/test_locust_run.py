@@ -58,12 +58,14 @@ def test_steady_profile_reports_publish_and_e2e_delivery_rows(tmp_path: Path) ->
     assert report["violations"] == []
     assert report["summary"]["delivered"] == delivered
     assert report["deliveredRatio"] == 1.0
+    assert "SLO passed: " in done.stderr
 
 
 def test_a_breached_threshold_fails_the_run(tmp_path: Path) -> None:
     done = run_locust(tmp_path, "-t", "3s", "--rate", "10", "--max-p50-ms", "0.001", "--drain-timeout", "10")
     assert done.returncode == SLO_BREACHED_EXIT_CODE, done.stderr[-3000:]
     assert "SLO breached: e2e p50" in done.stderr
+    assert "SLO breached: 1 of " in done.stderr
 
 
 def test_bad_options_fail_before_any_load(tmp_path: Path) -> None:

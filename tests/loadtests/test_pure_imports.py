@@ -11,9 +11,10 @@ import sys
 PURE = [
     "loadtests.message_ids", "loadtests.schedules", "loadtests.slo", "loadtests.names",
     "loadtests.deliveries", "loadtests.profiles", "loadtests.targets", "loadtests.payloads",
-    "loadtests.publisher", "loadtests.journal_poller", "loadtests.environments",
+    "loadtests.publisher", "loadtests.journal_poller", "loadtests.environments", "loadtests.verdict",
 ]  # fmt: skip
-LOCUST_SIDE = ["loadtests.plugin", "loadtests.run", "loadtests.users", "loadtests.shapes", "loadtests.steady"]
+LOCUST_SIDE = ["loadtests.plugin", "loadtests.run", "loadtests.users", "loadtests.shapes", "loadtests.steady",
+               "loadtests.webui", "loadtests.e2e_rows"]  # fmt: skip
 
 
 def loaded_after_import(modules: list[str], watched: tuple[str, ...]) -> list[str]:

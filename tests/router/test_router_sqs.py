@@ -212,7 +212,8 @@ def test_cli_burst_mode(stack: Stack, aws_env: dict[str, str]) -> None:
 
 def test_cli_reports_bad_settings(aws_env: dict[str, str]) -> None:
     argv = [sys.executable, "-m", "delivery.cli.main", "router", "--inbound-queue-url", "http://x/q",
-            "--config-dir", str(CLIENTS), "--message-root-uri", "relative"]  # fmt: skip
+            "--dlq-url", "http://x/dlq", "--config-dir", str(CLIENTS),
+            "--message-root-uri", "relative"]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert done.returncode == 2
     assert "MESSAGE_ROOT_URI must be an absolute" in done.stderr

@@ -1,0 +1,212 @@
+"""The README's "Try it" lines, run as printed against a ``callbacks local up`` stack.
+
+They run from a fresh clone layout (the tracked files in a new directory, plus the project's ``.venv``),
+through ``bash -c``. The one substitution: the state directory ``/tmp/cb`` becomes a per-test directory, so
+parallel runs on one machine do not share a stack. Scenario commands get ``-k`` (one scenario) and
+``-p no:xdist`` appended (they choose tests, not the rootdir that the ``--callbacks-env`` form is about).
+The last test stops the stack in the middle of a scenario run: the run names it once, the rest fail fast.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.environment import Environment
+from harness.processes import port_open
+from harness.waits import eventually
+from loadtests.slo import SLO_BREACHED_EXIT_CODE
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = Path(sys.executable).parent.parent
+README_STATE_DIR = "/tmp/cb"
+
+pytestmark = pytest.mark.integration
+
+
+def try_it_lines() -> list[str]:
+    block = (REPO / "README.md").read_text(encoding="utf-8").split("## Try it", 1)[1]
+    body = block.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in body.splitlines() if line.strip()]
+
+
+def line_starting(prefix: str) -> str:
+    [line] = [line for line in try_it_lines() if line.startswith(prefix)]
+    return line
+
+
+def _clean_env() -> dict[str, str]:
+    skip = ("AWS_", "PYTEST_", "CALLBACKS_", "LOCUST_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("clone")
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    for name in listed:
+        source = REPO / name
+        if source.is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    (root / ".venv").symlink_to(VENV)
+    return root
+
+
+@pytest.fixture(scope="module")
+def stack(
+    clone: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
+    """``callbacks local up --state-dir /tmp/cb`` (in its own process group, as a terminal would run it)."""
+    state = tmp_path_factory.mktemp("cb")
+    line = line_starting(".venv/bin/callbacks local up").replace(README_STATE_DIR, str(state))
+    log = (state.parent / "local-up.log").open("w")
+    proc = subprocess.Popen(
+        ["bash", "-c", line], cwd=clone, env=_clean_env(), stdout=log, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        eventually(
+            lambda: (state / "environment.toml").is_file() or proc.poll() is not None, 120, what="local up"
+        )
+        assert proc.poll() is None, (state.parent / "local-up.log").read_text()
+        yield state, proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C stops all
+            proc.wait(timeout=60)
+        log.close()
+
+
+def _run(line: str, cwd: Path, timeout_s: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", line], cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=timeout_s
+    )
+
+
+def test_the_scenario_command_runs_as_printed_against_the_running_stack(clone: Path, stack) -> None:
+    state, _ = stack
+    line = line_starting(".venv/bin/pytest -m integration --callbacks-env")
+    assert "--callbacks-env=" in line  # the form pytest cannot take for a test path
+    command = line.replace(README_STATE_DIR, str(state)).split("#", 1)[0]
+    done = _run(f"{command} -p no:xdist -k test_fanout_client_gets_one_identical_callback", clone)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert f"rootdir: {clone}" in done.stdout
+    assert "configfile: pyproject.toml" in done.stdout
+    assert "1 passed" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_xdist_scenario_command_runs_as_printed(clone: Path) -> None:
+    line = line_starting(".venv/bin/pytest -m integration -n 2").split("#", 1)[0]
+    done = _run(f"{line} -k test_fanout_client_gets_one_identical_callback", clone)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 passed" in done.stdout
+    assert "created: 2/2 workers" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_locust_command_runs_as_printed(clone: Path) -> None:
+    line = line_starting(".venv/bin/locust -f loadtests --headless")
+    done = _run(line, clone, timeout_s=280)
+    # it runs and judges; whether 50 msg/s meets the default SLO depends on the spare CPU (3 = breached)
+    assert done.returncode in (0, SLO_BREACHED_EXIT_CODE), done.stderr[-3000:]
+    assert ("SLO passed: " if done.returncode == 0 else "SLO breached: ") in done.stderr
+    assert (clone / "loadtests-out" / "steady_stats.csv").is_file()
+
+
+def test_the_space_form_is_one_usage_error_with_the_fix(clone: Path, stack) -> None:
+    state, _ = stack
+    path = f"{state}/environment.toml"
+    done = _run(f".venv/bin/pytest -m integration --callbacks-env {path}", clone)
+    assert done.returncode == 4, done.stdout + done.stderr
+    [line] = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert line == (
+        f"ERROR: --callbacks-env {path}: pytest took {path} for a test path and missed pyproject.toml; "
+        f"write --callbacks-env={path} (or set CALLBACKS_ENV={path})"
+    )
+
+
+def test_the_mock_webhook_lines_run_as_printed(tmp_path: Path, clone: Path) -> None:
+    line = line_starting(".venv/bin/mock-webhook certs init")
+    if port_open("127.0.0.1", 8443) or port_open("127.0.0.1", 8444):
+        pytest.skip("the README's mock uses ports 8443/8444, and something else holds one of them")
+    (tmp_path / ".venv").symlink_to(VENV)
+    proc = subprocess.Popen(
+        ["bash", "-c", line], cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    seen: list[str] = []
+    try:
+        assert proc.stdout is not None
+        while not seen or not (seen[-1].startswith("server pin:") or seen[-1] == ""):
+            seen.append(proc.stdout.readline())  # until serve's last start-up line (or EOF)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    text = "".join(seen)
+    assert f"wrote {Path('certs') / 'ca.pem'}" in text
+    assert "webhook URL: https://127.0.0.1:8443  (mTLS required)" in text
+    assert "admin URL:   http://127.0.0.1:8444" in text
+
+
+CHILD_TESTS = """
+import os, signal
+from harness.mock_admin import MockAdmin
+from harness.processes import port_open
+from harness.waits import eventually
+from loadtests.slo import SLO_BREACHED_EXIT_CODE
+
+
+def test_1_up(callbacks_env):
+    assert MockAdmin(callbacks_env.mock_admin_url).health()
+
+
+def test_2_stack_stops_mid_run(callbacks_env):
+    os.killpg(int(os.environ["STACK_PGID"]), signal.SIGINT)  # Ctrl-C on `callbacks local up`
+    port = int(callbacks_env.mock_admin_url.rsplit(":", 1)[1])
+    eventually(lambda: not port_open("127.0.0.1", port), 60, what="the stack stopped")
+    MockAdmin(callbacks_env.mock_admin_url).requests()
+
+
+def test_3_after(callbacks_env):
+    raise AssertionError("never reached: the environment is known to be down")
+
+
+def test_4_after(callbacks_env):
+    raise AssertionError("never reached: the environment is known to be down")
+"""
+
+
+def test_a_stack_that_stops_mid_run_is_named_once_and_the_rest_fail_fast(tmp_path: Path, stack) -> None:
+    state, proc = stack
+    env = Environment.from_toml(state / "environment.toml")
+    (tmp_path / "test_child.py").write_text(CHILD_TESTS, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
+            f"--callbacks-env={state / 'environment.toml'}"]  # fmt: skip
+    done = subprocess.run(
+        argv, cwd=tmp_path, env={**_clean_env(), "STACK_PGID": str(proc.pid)}, capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "3 failed, 1 passed" in done.stdout or "1 failed, 1 passed, 2 errors" in done.stdout, done.stdout
+    reason = f"environment {env.name!r} is down: mock webhook admin (mock_admin_url) no answer at"
+    assert done.stdout.count(reason) >= 3, done.stdout
+    assert "never reached" not in done.stdout
+    assert "Traceback" not in done.stdout
+    assert "URLError" not in done.stdout
+    assert len(done.stdout.splitlines()) < 40
+    proc.wait(timeout=60)
+    assert proc.returncode == 0

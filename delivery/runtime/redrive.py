@@ -52,20 +52,28 @@ class RedriveReport:
     skipped: int = 0  # did not match the filters
     dry_run: bool = False
     moved_ids: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # sends that failed as a whole
 
     def summary(self) -> str:
         verb = "would move" if self.dry_run else "moved"
         return (
             f"scanned {self.scanned}, matched {self.matched}, {verb} "
             f"{self.matched if self.dry_run else self.moved}, failed {self.failed}, skipped {self.skipped}"
-        )
+        ) + "".join(f"\nsend failed: {error}" for error in dict.fromkeys(self.errors))
 
 
 async def _move(
     batch: Sequence[ReceivedMessage], queue: Queue, dlq: Queue, report: RedriveReport
 ) -> list[ReceivedMessage]:
-    """Send then delete; returns the messages whose send failed (to be released at the end)."""
-    failed_indexes = {int(i) for i in await queue.send([OutgoingMessage(m.body) for m in batch])}
+    """Send then delete; returns the messages whose send failed (to be released at the end).
+
+    A send that fails as a whole (the delivery queue does not exist, access denied) moves nothing: the DLQ
+    copies stay and the error is reported."""
+    try:
+        failed_indexes = {int(i) for i in await queue.send([OutgoingMessage(m.body) for m in batch])}
+    except Exception as exc:  # whichever error the queue raised, no copy may be deleted
+        report.errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+        failed_indexes = set(range(len(batch)))
     sent = [m for i, m in enumerate(batch) if i not in failed_indexes]
     not_deleted = set(await dlq.delete(sent)) if sent else set()
     report.moved += len(sent) - len(not_deleted)

@@ -1,4 +1,8 @@
-"""`callbacks demo` (the README's first command) runs every scenario and exits cleanly with a summary."""
+"""`callbacks demo` (the README's first command) runs every scenario and exits cleanly with a summary.
+
+It runs after the dedicated scenarios (tests/integration/conftest.py orders it last): they name what broke;
+this test says which demo act did not complete and what the demo saw instead.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,25 @@ import sys
 import pytest
 
 pytestmark = [pytest.mark.integration]
+ACT_LINE = re.compile(r"^  (published|done)\s{2,}(.{1,24}?)(?:\s{2,}|\s+after |\s*$)", re.M)
+SUMMARY_KEYS = ("dead-lettered", "circuit events", "redriven", "still pending", "redrive ")
+
+
+def acts_not_done(out: str) -> list[str]:
+    published = [m.group(2).strip() for m in ACT_LINE.finditer(out) if m.group(1) == "published"]
+    done = {m.group(2).strip() for m in ACT_LINE.finditer(out) if m.group(1) == "done"}
+    return [name for name in dict.fromkeys(published) if name not in done]
+
+
+def explain(out: str, err: str, wanted: str) -> str:
+    """What a failed expectation looks like from the outside: the acts left pending and what was seen."""
+    seen = [line.strip() for line in out.splitlines() if line.strip().startswith(SUMMARY_KEYS)]
+    tail = "\n".join(err.strip().splitlines()[-5:])
+    return (
+        f"demo: expected {wanted!r}; acts not completed: {acts_not_done(out) or 'none'}; seen: "
+        + ("; ".join(seen) or "no summary")
+        + (f"\nstderr (last lines):\n{tail}" if tail else "")
+    )
 
 
 def test_demo_runs_every_scenario_and_summarises(callbacks_options) -> None:
@@ -16,13 +39,13 @@ def test_demo_runs_every_scenario_and_summarises(callbacks_options) -> None:
         pytest.skip("the demo runs its own local stack")
     argv = [sys.executable, "-m", "delivery.cli.main", "demo"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=110, check=False)
-    out = done.stdout
-    assert done.returncode == 0, out + done.stderr
+    out, err = done.stdout, done.stderr
+    assert done.returncode == 0, explain(out, err, "exit status 0") + f"\n(exit {done.returncode})"
     for expected in ("done       fan-out via the router", "done       circuit breaker", "done       redrive",
                      "still pending   0", "inbox           http://127.0.0.1:"):  # fmt: skip
-        assert expected in out, out
+        assert expected in out, explain(out, err, expected)
     for code in ("ERR_CERT_PINNING_FAILED", "HTTP_CLIENT_ERROR", "INVALID_EVENT", "INVALID_MESSAGE",
                  "TARGET_NOT_FOUND", "RETRY_WINDOW_EXHAUSTED"):  # fmt: skip
-        assert code in out
-    assert re.search(r"opened [1-9]\d*, closed [1-9]", out)
-    assert "moved 1" in out
+        assert code in out, explain(out, err, f"a dead letter with {code}")
+    assert re.search(r"opened [1-9]\d*, closed [1-9]", out), explain(out, err, "the breaker opened and closed")
+    assert "moved 1" in out, explain(out, err, "one message redriven")

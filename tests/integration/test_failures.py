@@ -63,6 +63,8 @@ def test_permanent_4xx_is_dead_lettered_with_the_body_message(scenario, publish,
     published_ms = _now_ms()
     [published] = publish(client, message_ids=[forced_id(400, scenario.run_id)])
     [message] = dlq.wait(client, [published.message_id], timeout_s=20)
+    # dead-lettered means gone from the delivery queue too (a copy left in flight would be attempted again)
+    scenario.wait_queue_drained(scenario.env.client(client).delivery_queue_url, timeout_s=10)
     [attempt] = scenario.callbacks(published.message_id)  # a permanent failure is not retried
     assert_dead_letter(
         message, client=client, target=published.target_id or "", code="HTTP_CLIENT_ERROR",

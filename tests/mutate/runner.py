@@ -12,6 +12,9 @@ local stack on free ports, so they never share state).
 
     .venv/bin/python -m tests.mutate.runner [--budget-s 1500] [--jobs 2] [--only NAME,...] [--min-score 0.95]
 
+First the unmutated copy runs every selected scenario file (``--no-baseline`` skips it): if that fails, no
+kill would mean anything and the run stops.
+
 Exit status: 0 when the score (killed / (killed + survived)) reaches ``--min-score`` and every mutant ran,
 1 otherwise, 2 for a stale catalogue entry or a bad argument.
 """
@@ -100,11 +103,19 @@ def tracked_files(root: Path) -> list[str]:
     return [p for p in listed.decode().split("\0") if p and (root / p).is_file()]
 
 
+def baseline(mutants: Sequence[Mutant]) -> Mutant:
+    """The unmutated tree against every selected scenario file: it must pass, or no kill means anything."""
+    tests = tuple(dict.fromkeys(t for m in mutants for t in m.tests))
+    return Mutant("(baseline: no mutation)", "-", "", "", "", tests, "the suite passes on the real engine")
+
+
 def mutated_copy(root: Path, files: Sequence[str], mutant: Mutant, into: Path) -> None:
     for rel in files:
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / rel, target)
+    if not mutant.path:  # the baseline
+        return
     path = into / mutant.path
     path.write_text(apply_patch(path.read_text(encoding="utf-8"), mutant), encoding="utf-8")
 
@@ -156,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated mutant names (default: all)")
     parser.add_argument("--min-score", type=float, default=0.95, help="required killed fraction")
     parser.add_argument("--timeout-s", type=float, default=300, help="per-mutant pytest timeout")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated run")
     args = parser.parse_args(argv)
     wanted = {n for n in args.only.split(",") if n}
     unknown = wanted - {m.name for m in CATALOGUE}
@@ -171,6 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = tracked_files(ROOT)
     started = time.monotonic()
     deadline = started + args.budget_s
+    if not args.no_baseline:
+        base = run_mutant(ROOT, files, baseline(mutants), deadline, args.timeout_s)
+        if base.status != "survived":
+            print(f"the scenarios fail without any mutant ({base.killed_by or base.detail}): no score", flush=True)
+            return 1
+        print(f"baseline: every selected scenario passes on the real engine ({base.seconds:.0f}s)", flush=True)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_mutant, ROOT, files, m, deadline, args.timeout_s) for m in mutants]
         results = []

@@ -13,6 +13,7 @@ from tests.mutate.runner import (
     Result,
     StaleMutant,
     apply_patch,
+    baseline,
     check_catalogue,
     killing_test,
     main,
@@ -85,3 +86,13 @@ def test_score_counts_only_judged_mutants_and_the_report_names_each() -> None:
 def test_unknown_mutant_names_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--only", "no-such-mutant"]) == 2
     assert "no-such-mutant" in capsys.readouterr().err
+
+
+def test_the_baseline_copies_the_tree_unchanged_with_every_selected_scenario(tmp_path: Path) -> None:
+    other = replace(M, name="n", tests=("tests/integration/test_tls.py", "tests/integration/test_gate.py"))
+    base = baseline([M, other])
+    assert base.tests == ("tests/integration/test_gate.py", "tests/integration/test_tls.py")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/x.py").write_text("a > b\n", encoding="utf-8")
+    mutated_copy(tmp_path / "src", ["x.py"], base, tmp_path / "dst")
+    assert (tmp_path / "dst/x.py").read_text(encoding="utf-8") == "a > b\n"

@@ -50,7 +50,9 @@ def assert_dead_letter(
     """
     attributes = {k: v for k, v in message.attributes if k != "harnessRunId"}
     expected = set(P10_ALWAYS) | ({"STATUS_CODE"} if status is not None else set())
-    assert set(attributes) == expected, f"DLQ attributes {sorted(attributes)}, SPEC P10 wants {sorted(expected)}"
+    assert set(attributes) == expected, (
+        f"DLQ attributes {sorted(attributes)}, SPEC P10 wants {sorted(expected)}"
+    )
     seen = {k: attributes[k] for k in ("ERROR_CODE", "CLIENT_ID", "TARGET_ID", "RETRY_ATTEMPTS")}
     wanted = {"ERROR_CODE": code, "CLIENT_ID": client, "TARGET_ID": target, "RETRY_ATTEMPTS": str(attempts)}
     assert seen == wanted
@@ -63,7 +65,8 @@ def assert_dead_letter(
     low_ms, high_ms = received_between_ms
     assert low_ms - 1000 <= first_ms <= high_ms, (
         f"FIRST_RECEIVED_AT {attributes['FIRST_RECEIVED_AT']} is not between the publish and the first "
-        f"attempt ({first_ms - low_ms:+.0f} ms after the publish, {first_ms - high_ms:+.0f} ms after the attempt)"
+        f"attempt ({first_ms - low_ms:+.0f} ms after the publish, {first_ms - high_ms:+.0f} ms after the "
+        "attempt)"
     )
 
 

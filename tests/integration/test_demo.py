@@ -47,5 +47,7 @@ def test_demo_runs_every_scenario_and_summarises(callbacks_options) -> None:
     for code in ("ERR_CERT_PINNING_FAILED", "HTTP_CLIENT_ERROR", "INVALID_EVENT", "INVALID_MESSAGE",
                  "TARGET_NOT_FOUND", "RETRY_WINDOW_EXHAUSTED"):  # fmt: skip
         assert code in out, explain(out, err, f"a dead letter with {code}")
-    assert re.search(r"opened [1-9]\d*, closed [1-9]", out), explain(out, err, "the breaker opened and closed")
+    assert re.search(r"opened [1-9]\d*, closed [1-9]", out), explain(
+        out, err, "the breaker opened and closed"
+    )
     assert "moved 1" in out, explain(out, err, "one message redriven")

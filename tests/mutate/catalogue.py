@@ -37,7 +37,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     Mutant(
         "pin-never-checked", "pinning", "delivery/transport/pinning.py",
-        "        if self.spki_pins:\n            self._check(proto)", "        if False:\n            self._check(proto)",
+        "        if self.spki_pins:\n            self._check(proto)",
+        "        if False:\n            self._check(proto)",
         (TLS,), "the pin check is skipped on new connections",
     ),
     Mutant(
@@ -64,7 +65,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     Mutant(
         "retry-after-ignored", "backoff/Retry-After", "delivery/backoff.py",
-        "if classification.kind is ResultKind.RATE_LIMITED and retry_after_s is not None and retry_after_s > 0:",
+        "if classification.kind is ResultKind.RATE_LIMITED and retry_after_s is not None "
+        "and retry_after_s > 0:",
         "if False:", (FAILURES,), "a 429 waits the normal backoff",
     ),
     Mutant(
@@ -147,7 +149,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     Mutant(
         "settle-keeps-dead-letters", "settle", "delivery/runtime/settle.py",
-        "await _delete([d.message for d in acks + sent], queue)", "await _delete([d.message for d in acks], queue)",
+        "await _delete([d.message for d in acks + sent], queue)",
+        "await _delete([d.message for d in acks], queue)",
         (FAILURES,), "a dead-lettered message is not deleted from its delivery queue (it comes back)",
     ),
     Mutant(
@@ -158,7 +161,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant(
         "redrive-deletes-before-send", "redrive", "delivery/runtime/redrive.py",
         "    try:\n        failed_indexes = {int(i) for i in await queue.send(",
-        "    await dlq.delete(list(batch))\n    try:\n        failed_indexes = {int(i) for i in await queue.send(",
+        "    await dlq.delete(list(batch))\n"
+        "    try:\n        failed_indexes = {int(i) for i in await queue.send(",
         (FAILURES,), "the DLQ copy is deleted before its send succeeded (lost when the send fails)",
     ),
     Mutant(
@@ -169,8 +173,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant(
         "unknown-target-requeued", "isolation", "delivery/routing.py",
         "return Decided(message, poison(missing), target_id, correlation_id)",
-        "return Decided(message, infrastructure_retry(CONFIG_UNAVAILABLE, missing, receive_count=1, rand=rand), "
-        "target_id, correlation_id)",
+        "return Decided(message, infrastructure_retry(CONFIG_UNAVAILABLE, missing, receive_count=1, "
+        "rand=rand), target_id, correlation_id)",
         (ISOLATION,), "an unknown target is retried as if the config were unavailable",
     ),
 )  # fmt: skip

@@ -50,8 +50,8 @@ def apply_patch(text: str, mutant: Mutant) -> str:
     if count != 1:
         where = "not found" if count == 0 else f"found {count} times"
         raise StaleMutant(
-            f"mutant {mutant.name!r}: search text {where} in {mutant.path} (update tests/mutate/catalogue.py): "
-            f"{mutant.search!r}"
+            f"mutant {mutant.name!r}: search text {where} in {mutant.path} "
+            f"(update tests/mutate/catalogue.py): {mutant.search!r}"
         )
     return text.replace(mutant.search, mutant.replace)
 
@@ -172,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = {n for n in args.only.split(",") if n}
     unknown = wanted - {m.name for m in CATALOGUE}
     if unknown or args.jobs < 1:
-        print(f"--only: unknown mutants {sorted(unknown)}" if unknown else "--jobs: at least 1", file=sys.stderr)
+        print(
+            f"--only: unknown mutants {sorted(unknown)}" if unknown else "--jobs: at least 1", file=sys.stderr
+        )
         return 2
     mutants = [m for m in CATALOGUE if not wanted or m.name in wanted]
     try:
@@ -186,9 +188,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_baseline:
         base = run_mutant(ROOT, files, baseline(mutants), deadline, args.timeout_s)
         if base.status != "survived":
-            print(f"the scenarios fail without any mutant ({base.killed_by or base.detail}): no score", flush=True)
+            print(
+                f"the scenarios fail without any mutant ({base.killed_by or base.detail}): no score",
+                flush=True,
+            )
             return 1
-        print(f"baseline: every selected scenario passes on the real engine ({base.seconds:.0f}s)", flush=True)
+        print(
+            f"baseline: every selected scenario passes on the real engine ({base.seconds:.0f}s)", flush=True
+        )
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_mutant, ROOT, files, m, deadline, args.timeout_s) for m in mutants]
         results = []

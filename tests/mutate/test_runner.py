@@ -30,11 +30,14 @@ def test_patch_replaces_the_one_occurrence() -> None:
     assert apply_patch("if a > b:\n", M) == "if a >= b:\n"
 
 
-@pytest.mark.parametrize(("text", "says"), [("if a < b:\n", "not found"), ("a > b or a > b", "found 2 times")])
+@pytest.mark.parametrize(
+    ("text", "says"), [("if a < b:\n", "not found"), ("a > b or a > b", "found 2 times")]
+)
 def test_patch_fails_loudly_when_the_search_text_is_missing_or_ambiguous(text: str, says: str) -> None:
     with pytest.raises(StaleMutant, match=says) as caught:
         apply_patch(text, M)
-    assert "'m'" in str(caught.value) and "delivery/x.py" in str(caught.value)
+    assert "'m'" in str(caught.value)
+    assert "delivery/x.py" in str(caught.value)
 
 
 def test_every_catalogue_entry_applies_to_the_current_tree() -> None:
@@ -72,14 +75,16 @@ def test_verdicts_and_the_killing_test() -> None:
     assert verdict(M, 1, out, 3.0) == Result(M, "killed", "tests/integration/test_gate.py::test_x", 3.0)
     assert verdict(M, 0, "3 passed", 1.0).status == "survived"
     broken = verdict(M, 4, "usage: pytest\nerror: bad", 1.0)
-    assert broken.status == "error" and "pytest exit 4" in broken.detail
+    assert broken.status == "error"
+    assert "pytest exit 4" in broken.detail
 
 
 def test_score_counts_only_judged_mutants_and_the_report_names_each() -> None:
     results = [Result(M, "killed", "t::a"), Result(replace(M, name="n"), "survived"), Result(M, "not run")]
     assert score(results) == 0.5
     text = report(results, 12.0)
-    assert "t::a" in text and "survived" in text
+    assert "t::a" in text
+    assert "survived" in text
     assert "mutation score 50%: 1 killed, 1 survived, 1 not run, 0 error of 3 mutants in 12s" in text
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from tests.mutate.catalogue import CATALOGUE, Mutant
 
 ROOT = Path(__file__).resolve().parents[2]
-FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
+FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+)(?: - (.*))?", re.M)
 
 
 class StaleMutant(ValueError):
@@ -79,10 +79,10 @@ class Result:
     detail: str = ""
 
 
-def killing_test(output: str) -> str:
-    """The first failing test pytest's short summary names (``-rfE``), else ''."""
+def killing_test(output: str) -> tuple[str, str]:
+    """The first failing test pytest's short summary names (``-rfE``) and its reason, else ('', '')."""
     found = FAILED_LINE.search(output)
-    return found.group(1) if found else ""
+    return (found.group(1), (found.group(2) or "")[:160]) if found else ("", "")
 
 
 def verdict(mutant: Mutant, returncode: int, output: str, seconds: float) -> Result:
@@ -90,7 +90,8 @@ def verdict(mutant: Mutant, returncode: int, output: str, seconds: float) -> Res
     if returncode == 0:
         return Result(mutant, "survived", seconds=seconds)
     if returncode == 1:
-        return Result(mutant, "killed", killing_test(output) or "(failure outside a test)", seconds)
+        test, reason = killing_test(output)
+        return Result(mutant, "killed", test or "(failure outside a test)", seconds, reason)
     tail = " | ".join(output.strip().splitlines()[-3:])
     return Result(mutant, "error", seconds=seconds, detail=f"pytest exit {returncode}: {tail}")
 
@@ -152,6 +153,8 @@ def report(results: Sequence[Result], took_s: float) -> str:
     for r in results:
         why = r.killed_by or r.detail or r.mutant.why
         lines.append(f"{r.mutant.name:<32} {r.mutant.area:<20} {r.status:<9} {r.seconds:5.0f}  {why}")
+        if r.killed_by and r.detail:
+            lines.append(f"{'':<70}  {r.detail}")
     counts = {s: sum(r.status == s for r in results) for s in ("killed", "survived", "not run", "error")}
     lines.append(
         f"mutation score {score(results):.0%}: " + ", ".join(f"{n} {s}" for s, n in counts.items())

@@ -71,8 +71,12 @@ def test_the_copy_carries_the_mutation_and_the_tree_is_untouched(tmp_path: Path)
 
 def test_verdicts_and_the_killing_test() -> None:
     out = "..F\nFAILED tests/integration/test_gate.py::test_x - AssertionError: above the rate\n1 failed"
-    assert killing_test(out) == "tests/integration/test_gate.py::test_x"
-    assert verdict(M, 1, out, 3.0) == Result(M, "killed", "tests/integration/test_gate.py::test_x", 3.0)
+    assert killing_test(out) == ("tests/integration/test_gate.py::test_x", "AssertionError: above the rate")
+    killed = Result(
+        M, "killed", "tests/integration/test_gate.py::test_x", 3.0, "AssertionError: above the rate"
+    )
+    assert verdict(M, 1, out, 3.0) == killed
+    assert killing_test("1 failed") == ("", "")
     assert verdict(M, 0, "3 passed", 1.0).status == "survived"
     broken = verdict(M, 4, "usage: pytest\nerror: bad", 1.0)
     assert broken.status == "error"

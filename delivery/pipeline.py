@@ -8,7 +8,8 @@
 ``process`` never raises for a record: every failure becomes a value (P9). Settling the outcomes against
 the queue is the caller's job (``delivery.runtime.settle``), so the worker, the Lambda handler and burst
 mode share this code unchanged. A caller that passes a ``Progress`` hears of each target group as soon
-as it is decided (and of the moment no record is waiting to start), so one slow target never delays another's acks.
+as it is decided (and of the moment no record is waiting to start), so one slow target never delays
+another's acks.
 
 An overloaded target (``TargetLimits.busy``: its capped slots cannot start a newcomer within
 TARGET_QUEUE_WAIT_MS) has its records deferred (``TARGET_BUSY``) before admission, so they spend no gate

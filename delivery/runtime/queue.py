@@ -2,8 +2,8 @@
 
 ``delivery.runtime.sqs.SqsQueue`` is the real adapter; ``delivery.runtime.memory_queue.InMemoryQueue`` is the
 shipped fake with the same behaviour (visibility, receive counts), used by unit tests and the benchmark.
-A queue whose ``receive`` can be cancelled without losing messages says so with ``receive_cancel_safe = True``; the worker
-then cancels an idle poll at shutdown instead of waiting for it.
+A queue whose ``receive`` can be cancelled without losing messages says so with
+``receive_cancel_safe = True``; the worker then cancels an idle poll at shutdown instead of waiting for it.
 """
 
 from __future__ import annotations

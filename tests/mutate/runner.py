@@ -131,6 +131,7 @@ def run_mutant(root: Path, files: Sequence[str], mutant: Mutant, deadline: float
         mutated_copy(root, files, mutant, copy)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CALLBACKS_ENV"))}
         env["PYTHONPATH"] = str(copy)
+        env["COLUMNS"] = "1000"  # pytest cuts the short summary's reason at the terminal width
         argv = [sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:xdist", "-m", "integration",
                 *mutant.tests]  # fmt: skip
         try:

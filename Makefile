@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-serial lint bench clean
+.PHONY: install demo test test-serial lint bench mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -m bench -s -p no:xdist tests/bench
+
+## planted engine defects against the scenario suite (tests/mutate; slow, not part of `make test`)
+MUTATE_ARGS ?=
+mutate: $(STAMP)
+	$(BIN)/python -m tests.mutate.runner $(MUTATE_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

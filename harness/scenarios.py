@@ -170,12 +170,17 @@ class Scenario:
         return self.queues.move(self.env.inbound_dlq_url, self.env.inbound_queue_url, message_ids)
 
     # --- operations ----------------------------------------------------------------------------------
-    def redrive(self, client_id: str, *extra_args: str) -> subprocess.CompletedProcess[str]:
-        """``callbacks redrive`` for one client, as an operator runs it (returns the finished process)."""
+    def redrive(
+        self, client_id: str, *extra_args: str, queue_url: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``callbacks redrive`` for one client, as an operator runs it (returns the finished process).
+
+        ``queue_url`` replaces the client's delivery queue as the destination (e.g. one that does not exist).
+        """
         queues = self.env.client(client_id)
         argv = [
-            *console_script("callbacks"), "redrive", "--client", client_id,
-            "--dlq-url", queues.dlq_url, "--queue-url", queues.delivery_queue_url, *extra_args,
+            *console_script("callbacks"), "redrive", "--client", client_id, "--dlq-url", queues.dlq_url,
+            "--queue-url", queue_url or queues.delivery_queue_url, *extra_args,
         ]  # fmt: skip
         env = dict(os.environ)
         if self.env.aws_endpoint_url:

@@ -66,13 +66,14 @@ class RedriveReport:
     dry_run: bool = False
     moved_ids: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # one per message moved or failed, in order
+    errors: list[str] = field(default_factory=list)  # send calls that failed as a whole
 
     def summary(self) -> str:
         verb = "would move" if self.dry_run else "moved"
         return (
             f"scanned {self.scanned}, matched {self.matched}, {verb} "
             f"{self.matched if self.dry_run else self.moved}, failed {self.failed}, skipped {self.skipped}"
-        )
+        ) + "".join(f"\nsend failed: {error}" for error in dict.fromkeys(self.errors))
 
     def fail(self, message: ReceivedMessage, why: str) -> None:
         self.failed += 1
@@ -121,7 +122,8 @@ async def _send(
     try:
         failed = {int(i) for i in await queue.send([OutgoingMessage(m.body) for m in batch])}
     except Exception as exc:  # the whole call: every message of it failed, the run goes on
-        failed, why = set(range(len(batch))), f"{type(exc).__name__}: {exc}"
+        failed, why = set(range(len(batch))), f"{type(exc).__name__}: {str(exc)[:300]}"
+        report.errors.append(why)  # the delivery queue refused the call: no DLQ copy is deleted
     else:
         why = "not accepted by the delivery queue (too large for SQS, or refused)"
     for i in sorted(failed):

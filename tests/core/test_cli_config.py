@@ -155,6 +155,7 @@ def test_fixture_roles_have_the_intended_knobs() -> None:
     assert configs["mock-client-mtls"].targets[0].delivery.mtls.cert_pinning.enabled
     cb = configs["mock-client-circuit-breaker"].targets[0].delivery.circuit_breaker
     knobs = (cb.enabled, cb.cooldown_seconds, cb.recovery_seconds, cb.sample_period_seconds, cb.min_attempts)
-    assert knobs == (True, 2, 2, 10, 5)
+    # a 5 s cooldown: long enough that a probe sent without waiting for it is told apart on a busy machine
+    assert knobs == (True, 5, 2, 10, 5)
     fanout = configs["mock-client-fanout"]
     assert len(fanout.subscriptions[0].target_ids) == 2

@@ -1,4 +1,8 @@
-"""`callbacks demo` (the README's first command) runs every scenario and exits cleanly with a summary."""
+"""`callbacks demo` (the README's first command) runs every scenario and exits cleanly with a summary.
+
+It runs after the dedicated scenarios (tests/integration/conftest.py orders it last): they name what broke;
+this test says which demo act did not complete and what the demo saw instead.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,27 @@ import sys
 import pytest
 
 pytestmark = [pytest.mark.integration]
+ACT_PREFIXES = ("  published  ", "  done       ")  # then the act's name in 24 columns (harness/demo*.py)
+SUMMARY_KEYS = ("dead-lettered", "circuit events", "redriven", "still pending", "redrive ")
+
+
+def acts_not_done(out: str) -> list[str]:
+    def names(prefix: str) -> list[str]:
+        return [line[len(prefix) :][:24].strip() for line in out.splitlines() if line.startswith(prefix)]
+
+    published, done = names(ACT_PREFIXES[0]), set(names(ACT_PREFIXES[1]))
+    return [name for name in dict.fromkeys(published) if name not in done]
+
+
+def explain(out: str, err: str, wanted: str) -> str:
+    """What a failed expectation looks like from the outside: the acts left pending and what was seen."""
+    seen = [line.strip() for line in out.splitlines() if line.strip().startswith(SUMMARY_KEYS)]
+    tail = "\n".join(err.strip().splitlines()[-5:])
+    return (
+        f"demo: expected {wanted!r}; acts not completed: {acts_not_done(out) or 'none'}; seen: "
+        + ("; ".join(seen) or "no summary")
+        + (f"\nstderr (last lines):\n{tail}" if tail else "")
+    )
 
 
 def test_demo_runs_every_scenario_and_summarises(callbacks_options) -> None:
@@ -16,15 +41,30 @@ def test_demo_runs_every_scenario_and_summarises(callbacks_options) -> None:
         pytest.skip("the demo runs its own local stack")
     argv = [sys.executable, "-m", "delivery.cli.main", "demo"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=110, check=False)
-    out = done.stdout
-    assert done.returncode == 0, out + done.stderr
+    out, err = done.stdout, done.stderr
+    assert done.returncode == 0, explain(out, err, "exit status 0") + f"\n(exit {done.returncode})"
     for expected in ("done       fan-out via the router", "done       circuit breaker", "done       redrive",
                      "still pending   0",
                      "inbox           gone with the stack (`callbacks demo --stay`"):  # fmt: skip
-        assert expected in out, out
+        assert expected in out, explain(out, err, expected)
     for code in ("ERR_CERT_PINNING_FAILED", "HTTP_CLIENT_ERROR", "INVALID_EVENT", "INVALID_MESSAGE",
                  "TARGET_NOT_FOUND", "RETRY_WINDOW_EXHAUSTED"):  # fmt: skip
-        assert code in out
-    assert re.search(r"opened [1-9]\d*, closed [1-9]", out)
-    assert "moved 1" in out
-    assert "http://127.0.0.1" not in out.split("Summary", 1)[1]  # no URL of a stack that has stopped
+        assert code in out, explain(out, err, f"a dead letter with {code}")
+    assert re.search(r"opened [1-9]\d*, closed [1-9]", out), explain(
+        out, err, "the breaker opened and closed"
+    )
+    assert "moved 1" in out, explain(out, err, "one message redriven")
+    assert "http://127.0.0.1" not in out.split("Summary", 1)[1], explain(
+        out, err, "no URL of a stack that has stopped"
+    )
+
+
+def test_the_failure_message_names_the_acts_left_pending() -> None:
+    out = (
+        "  published  fan-out via the router   2 targets\n  published  circuit breaker          500s\n"
+        "  done       fan-out via the router   after 3.1s\n  still pending   1 (<circuit breaker>)\n"
+    )
+    said = explain(out, "Traceback\nboom", "done       circuit breaker")
+    assert "acts not completed: ['circuit breaker']" in said
+    assert "still pending   1 (<circuit breaker>)" in said
+    assert said.endswith("Traceback\nboom")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
 from harness.mock_admin import MockAdmin, callback_path
-from tests.integration.conftest import ok
+from tests.integration.conftest import assert_dead_letter, ok
 
 pytestmark = [pytest.mark.integration]
 
@@ -44,8 +47,17 @@ def test_endpoint_requiring_mtls_accepts_only_targets_with_a_client_cert(scenari
 @pytest.mark.requires("pinning", "dlq")
 def test_pin_mismatch_is_dead_lettered_before_any_request(scenario, publish, role_client) -> None:
     client = role_client("wrong_pin")
+    published_ms = time.time() * 1000
     [published] = publish(client)
     [dead] = scenario.dlq_wait(client, [published.message_id], timeout_s=20)
-    assert dead.attribute("ERROR_CODE") == "ERR_CERT_PINNING_FAILED"
-    assert "pinning" in (dead.attribute("ERROR_MESSAGE") or "").lower()
+    target = next(t for t in scenario.config(client)["targets"] if t["targetId"] == published.target_id)
+    pin = target["delivery"]["mtls"]["certPinning"]["spkiHash"]
+    pinned = re.escape(pin)  # the actual pin: another base64 SHA-256, not the pinned one
+    expected = re.compile(
+        f"Certificate pinning failed: expected SPKI hash '{pinned}', got '(?!{pinned}')[A-Za-z0-9+/]{{43}}='"
+    )
+    assert_dead_letter(
+        dead, client=client, target=published.target_id or "", code="ERR_CERT_PINNING_FAILED",
+        error_message=expected, attempts=1, received_between_ms=(published_ms, time.time() * 1000),
+    )  # fmt: skip
     assert scenario.mock.requests(path=callback_path(published.target_id or "")) == []

@@ -9,6 +9,7 @@ import pytest
 from delivery.cli.main import main
 from delivery.runtime.queue import OutgoingMessage
 from delivery.runtime.redrive import RedriveFilter, redrive
+from delivery.runtime.sqs import SqsQueue
 from tests.runtime.conftest import Stack, envelope, wait_until
 from tests.runtime.receiver import Reply
 
@@ -74,3 +75,12 @@ async def _dlq_count_is(stack: Stack, count: int) -> bool:
 
 async def _queue_empty(stack: Stack) -> bool:
     return await stack.depth() == (0, 0)
+
+
+async def test_a_send_to_a_missing_queue_moves_nothing_and_keeps_every_copy(stack: Stack) -> None:
+    await _dead(stack, "target-a", "HTTP_CLIENT_ERROR", "m-kept")
+    gone = SqsQueue(stack.queue.queue_url.rsplit("/", 1)[0] + "/no-such-queue", stack.sqs)
+    report = await redrive(stack.dlq, gone)
+    assert (report.matched, report.moved, report.failed) == (1, 0, 1)
+    assert "send failed: QueueDoesNotExist" in report.summary() or "NonExistentQueue" in report.summary()
+    assert await stack.dlq.depth() == (1, 0)  # still there, and visible again (not hidden by the scan)

@@ -118,17 +118,23 @@ def _sendable(batch: Sequence[ReceivedMessage], report: RedriveReport) -> list[R
 async def _send(
     batch: Sequence[ReceivedMessage], queue: Queue, report: RedriveReport
 ) -> list[ReceivedMessage]:
-    """Send; returns the messages sent. A failed send (one entry or the whole call) is a report line."""
+    """Send; returns the messages sent. A failed send (one entry or the whole call) is a report line, and
+    each distinct reason the delivery queue gave is kept for the summary (no DLQ copy of it is deleted)."""
+    outgoing = [OutgoingMessage(m.body) for m in batch]
+    why: dict[int, str] = {}
     try:
-        failed = {int(i) for i in await queue.send([OutgoingMessage(m.body) for m in batch])}
+        send_entries = getattr(queue, "send_entries", None)
+        if send_entries is not None:  # the SQS adapter says why each entry failed
+            why = {o.index: f"{o.code}: {o.detail}" for o in await send_entries(outgoing) if not o.ok}
+        else:
+            refused = "not accepted by the delivery queue (too large for SQS, or refused)"
+            why = {int(i): refused for i in await queue.send(outgoing)}
     except Exception as exc:  # the whole call: every message of it failed, the run goes on
-        failed, why = set(range(len(batch))), f"{type(exc).__name__}: {str(exc)[:300]}"
-        report.errors.append(why)  # the delivery queue refused the call: no DLQ copy is deleted
-    else:
-        why = "not accepted by the delivery queue (too large for SQS, or refused)"
-    for i in sorted(failed):
-        report.fail(batch[i], why)
-    return [m for i, m in enumerate(batch) if i not in failed]
+        why = dict.fromkeys(range(len(batch)), f"{type(exc).__name__}: {str(exc)[:300]}")
+    for i in sorted(why):
+        report.fail(batch[i], why[i])
+        report.errors.append(why[i])
+    return [m for i, m in enumerate(batch) if i not in why]
 
 
 async def _delete(sent: Sequence[ReceivedMessage], dlq: Queue, report: RedriveReport) -> None:

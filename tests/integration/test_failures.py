@@ -8,6 +8,7 @@ import time
 import pytest
 
 from harness.events import forced_id
+from harness.queues import aws_client
 from tests.integration.conftest import assert_dead_letter, ok
 
 pytestmark = [pytest.mark.integration, pytest.mark.requires("dlq")]
@@ -135,9 +136,17 @@ def test_redrive_whose_send_fails_keeps_the_message_in_the_dlq(
     target, published, before = _dead_letter_on_redrive_target(
         scenario, publish, mock_webhook, dlq, client, "scripted reject before a failed redrive"
     )
-    queue_url = scenario.env.client(client).delivery_queue_url
-    gone = queue_url.rsplit("/", 1)[0] + f"/no-such-queue-{scenario.run_id}"  # an operator's typo
-    failed = scenario.redrive(client, "--target", target, queue_url=gone)
+    # an operator's slip: a queue that exists (so the start-up check passes) but refuses every send — a FIFO
+    # queue wants a MessageGroupId, which a redrive never sets
+    sqs = aws_client(scenario.env, "sqs")
+    wrong = sqs.create_queue(
+        QueueName=f"redrive-wrong-kind-{scenario.run_id}.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
+    try:
+        failed = scenario.redrive(client, "--target", target, queue_url=wrong)
+    finally:
+        sqs.delete_queue(QueueUrl=wrong)
+        sqs.close()
     assert failed.returncode != 0, f"a redrive whose sends failed exited 0:\n{failed.stdout}{failed.stderr}"
     assert "moved 0, failed 1" in failed.stdout, failed.stdout + failed.stderr
     assert _dlq_total(scenario, client) == before + 1, "the message left the DLQ though its send failed"

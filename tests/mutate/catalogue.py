@@ -123,7 +123,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     Mutant(
         "dlq-no-attributes", "DLQ attributes", "delivery/runtime/settle.py",
-        "OutgoingMessage(d.message.body, dict(d.outcome.dlq_attributes))", "OutgoingMessage(d.message.body)",
+        "    return OutgoingMessage(body, dict(attributes))", "    return OutgoingMessage(body)",
         (FAILURES,), "dead letters are sent without their P10 attributes",
     ),
     Mutant(
@@ -160,9 +160,9 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     Mutant(
         "redrive-deletes-before-send", "redrive", "delivery/runtime/redrive.py",
-        "    try:\n        failed_indexes = {int(i) for i in await queue.send(",
-        "    await dlq.delete(list(batch))\n"
-        "    try:\n        failed_indexes = {int(i) for i in await queue.send(",
+        "        sent = await _send(_sendable(due, report), queue, report) if due else []",
+        "        await dlq.delete(list(due))\n"
+        "        sent = await _send(_sendable(due, report), queue, report) if due else []",
         (FAILURES,), "the DLQ copy is deleted before its send succeeded (lost when the send fails)",
     ),
     Mutant(

@@ -39,7 +39,7 @@ async def test_breaker_opens_blocks_then_probes_and_closes(stack: Stack, redis_u
         "enabled": True,
         "failureThreshold": 0.3,
         "minAttempts": 2,
-        "cooldownSeconds": 2,
+        "cooldownSeconds": 4,
         "samplePeriodSeconds": 60,
         "recoverySeconds": 1,
     }
@@ -47,13 +47,19 @@ async def test_breaker_opens_blocks_then_probes_and_closes(stack: Stack, redis_u
     stack.receiver.script(f"/{target}", *[Reply(500)] * 3)
     ids = [f"m-cb-{i}" for i in range(3)]
     await stack.send(*(envelope(target, i) for i in ids))
+
+    async def opened() -> bool:
+        return stack.sink.total("CircuitBreakerOpen") == 1
+
     async with stack.running(stack.resources(CB_PROBE_RATE_LIMIT="1")):
-        await stack.receiver.wait_for(6, f"/{target}", timeout_s=25)
+        await wait_until(opened)
+        await stack.send(envelope(target, "m-cb-while-open"))  # arrives during the cooldown: blocked
+        await stack.receiver.wait_for(7, f"/{target}", timeout_s=30)
         await wait_until(lambda: _settled(stack))
     seen = stack.receiver.requests(f"/{target}")
     assert [s.status for s in seen[:3]] == [500, 500, 500]
-    assert sorted(s.message_id or "" for s in seen if s.status == 200) == ids
-    assert seen[3].at_s - seen[2].at_s >= 1.8  # blocked for the cooldown, then one probe
+    assert sorted(s.message_id or "" for s in seen if s.status == 200) == sorted([*ids, "m-cb-while-open"])
+    assert seen[3].at_s - seen[2].at_s >= 3.8  # blocked for the cooldown, then one probe
     assert stack.sink.total("CircuitBreakerOpen") == 1
     assert stack.sink.total("CircuitBreakerClosed") >= 1
     assert stack.sink.total("DeliveryCircuitBlocked") >= 1

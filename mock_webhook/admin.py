@@ -4,8 +4,9 @@ Routes (JSON unless noted)::
 
     GET    /health                      {"status": "ok", ...}
     GET    /info                        urls, server pin, mTLS mode
-    GET    /requests?path=&messageId=&since=&afterSeq=&limit=
-    GET    /requests/wait?count=N&timeout=S&path=&messageId=&since=&afterSeq=   200 reached / 408 timeout
+    GET    /requests?path=&messageId=&since=&afterSeq=&limit=&kind=request|handshake|all
+    GET    /requests/wait?count=N&timeout=S&path=&messageId=&since=&afterSeq=&kind=
+                                        200 reached / 408 timeout
     DELETE /requests
     GET    /stats
     GET    /faults            PUT /faults/<path>      DELETE /faults[/<path>]
@@ -20,14 +21,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
 from mock_webhook.faults import FaultScriptError, parse_script
-from mock_webhook.journal import RecordedRequest, RequestFilter, normalise_path
+from mock_webhook.handshake import HandshakeRecord
+from mock_webhook.journal import KINDS, RecordedRequest, RequestFilter, normalise_path
 from mock_webhook.state import MockState
 from mock_webhook.verify import DEFAULT_TOLERANCE_S, Credentials
 
@@ -63,7 +65,12 @@ def parse_filter(query: Mapping[str, str]) -> tuple[RequestFilter, list[str]]:
     since = _float(query, "since", issues)
     after = _float(query, "afterSeq", issues)
     path = query.get("path")
+    kind = query.get("kind") or "request"
+    if kind not in KINDS:
+        issues.append(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
+        kind = "request"
     flt = RequestFilter(
+        kind=kind,
         path=normalise_path(path) if path else None,
         message_id=query.get("messageId") or None,
         since_ms=since,
@@ -107,7 +114,7 @@ _CREDENTIAL_FIELDS = frozenset(
 )
 
 
-def _records(records: list[RecordedRequest]) -> list[dict[str, object]]:
+def _records(records: Sequence[RecordedRequest | HandshakeRecord]) -> list[dict[str, object]]:
     return [rec.to_json() for rec in records]
 
 
@@ -142,7 +149,7 @@ async def list_requests(request: web.Request) -> web.Response:
     limit = _float(request.query, "limit", issues)
     if issues:
         raise BadRequest(issues)
-    found = request.app[ADMIN_STATE].journal.query(flt, None if limit is None else int(limit))
+    found = request.app[ADMIN_STATE].journal.entries(flt, None if limit is None else int(limit))
     return _json({"count": len(found), "requests": _records(found)})
 
 
@@ -155,7 +162,7 @@ async def wait_requests(request: web.Request) -> web.Response:
     wanted = 1 if count is None else int(count)
     timeout_s = min(MAX_WAIT_S, 10.0 if timeout_s is None else timeout_s)
     started_s = time.monotonic()
-    reached, found = await request.app[ADMIN_STATE].journal.wait(flt, wanted, timeout_s)
+    reached, found = await request.app[ADMIN_STATE].journal.wait_entries(flt, wanted, timeout_s)
     body = {
         "reached": reached,
         "status": "reached" if reached else "timeout",

@@ -31,7 +31,7 @@ from mock_webhook.faults import FaultScriptError, parse_script
 from mock_webhook.handshake import HandshakeRecord
 from mock_webhook.journal import KINDS, RecordedRequest, RequestFilter, normalise_path
 from mock_webhook.state import MockState
-from mock_webhook.verify import DEFAULT_TOLERANCE_S, Credentials
+from mock_webhook.verify import DEFAULT_TOLERANCE_S, SCHEMES, Credentials
 
 ADMIN_STATE = web.AppKey("admin_state", MockState)
 ADMIN_INFO = web.AppKey("admin_info", dict[str, Any])
@@ -91,6 +91,10 @@ def parse_credentials(data: object) -> Credentials:
     if not isinstance(secrets, list) or not all(isinstance(s, str) for s in secrets):
         issues.append("webhookSecrets: must be a list of strings")
         secrets = []
+    schemes = data.get("schemes", [])
+    if not isinstance(schemes, list) or any(s not in SCHEMES for s in schemes):
+        issues.append(f"schemes: must be a list of {', '.join(SCHEMES)}")
+        schemes = []
     tolerance = data.get("toleranceS", DEFAULT_TOLERANCE_S)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
         issues.append("toleranceS: must be an integer >= 0")
@@ -104,13 +108,14 @@ def parse_credentials(data: object) -> Credentials:
             webhook_secrets=tuple(secrets),
             enforce=bool(data.get("enforce", False)),
             tolerance_s=tolerance,
+            schemes=tuple(schemes),
         )
     except ValueError as exc:
         raise BadRequest([f"webhookSecrets: {exc}"]) from exc
 
 
 _CREDENTIAL_FIELDS = frozenset(
-    {"apiKeyHeader", "apiKey", "applicationId", "webhookSecrets", "enforce", "toleranceS"}
+    {"apiKeyHeader", "apiKey", "applicationId", "webhookSecrets", "enforce", "toleranceS", "schemes"}
 )
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mock_webhook.certs import SERVER_FILES, CertBundle, CertsError, spki_pin_of_pem
 from mock_webhook.faults import FaultScriptError, parse_script
 from mock_webhook.state import MTLS_MODES
-from mock_webhook.verify import Credentials
+from mock_webhook.verify import SCHEMES, Credentials
 
 if TYPE_CHECKING:
     from mock_webhook.server import MockWebhook
@@ -63,7 +63,16 @@ def _add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--api-key-header", default="x-api-key")
     serve.add_argument("--application-id", help="global applicationId for the reference signature")
     serve.add_argument("--webhook-secret", action="append", default=[], help="Standard Webhooks secret")
-    serve.add_argument("--enforce-signatures", action="store_true", help="401 unless the signature is valid")
+    serve.add_argument(
+        "--enforce-signatures", action="store_true", help="401 unless every scheme the sender uses verifies"
+    )
+    serve.add_argument(
+        "--signature-scheme",
+        action="append",
+        choices=SCHEMES,
+        default=[],
+        help="scheme(s) every request must carry (default: the ones each request sends)",
+    )
     serve.add_argument("--journal", type=int, default=10_000, help="journal capacity (requests)")
     serve.add_argument("--faults", type=Path, help="JSON/YAML file: {path: fault script}")
     serve.add_argument("--ready-file", type=Path, help="write connection details here once listening")
@@ -132,6 +141,7 @@ def _build_mock(args: argparse.Namespace, certs_dir: Path) -> MockWebhook:
         args.application_id,
         tuple(args.webhook_secret),
         args.enforce_signatures,
+        schemes=tuple(args.signature_scheme),
     )
     return MockWebhook(
         mtls=args.mtls,

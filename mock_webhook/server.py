@@ -208,8 +208,11 @@ class MockWebhook:
         application_id: str | None = None,
         webhook_secrets: Sequence[str] = (),
         enforce: bool = False,
+        schemes: Sequence[str] = (),
     ) -> Credentials:
-        creds = Credentials(api_key_header, api_key, application_id, tuple(webhook_secrets), enforce)
+        creds = Credentials(
+            api_key_header, api_key, application_id, tuple(webhook_secrets), enforce, schemes=tuple(schemes)
+        )
         self.state.set_credentials(path, creds)
         return creds
 

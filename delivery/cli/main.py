@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "delivery.cli.manage",  # clients / subscriptions / targets / applications-map
     "delivery.cli.worker",  # worker / redrive
     "delivery.cli.router",  # router
+    "delivery.cli.send",  # send (one trial callback)
     "harness.cli_local",  # local up / demo
 )
 

@@ -25,7 +25,7 @@ import aiohttp
 from delivery.models import HttpResult, OutgoingRequest, TlsIdentity, TransportFailure
 from delivery.transport.contexts import ContextEntry, SslContexts
 from delivery.transport.material import MISSING_S3_MESSAGE, TlsMaterial, TlsMaterialError
-from delivery.transport.pinning import CONNECTION_NOTE, ConnectionNote, PinnedConnector
+from delivery.transport.pinning import CONNECTION_NOTE, ConnectionNote, PeerTls, PinnedConnector
 from delivery.transport.provider import TlsProvider
 from delivery.transport.tls_errors import Phase, failure, failure_from_exception
 
@@ -64,8 +64,10 @@ class HttpsTransport:
         max_connections_per_origin: int = 0,
         keepalive_timeout_s: float = 15.0,
         excerpt_bytes: int = EXCERPT_BYTES,
+        keep_peer_tls: bool = False,
     ) -> None:
         self._tls = tls
+        self._keep_peer = keep_peer_tls
         replace = bool(tls and tls.settings.ca_replaces_system_trust)
         self._contexts = SslContexts(extra_ca_pem=extra_ca_pem or "", replace_system_trust=replace)
         self._limit = max_connections_per_pool
@@ -101,6 +103,14 @@ class HttpsTransport:
         self._retired.clear()
         for session in sessions:
             await session.close()
+
+    def peer_tls(self) -> PeerTls | None:
+        """What the last new connection negotiated (only with ``keep_peer_tls=True``; one pool in use)."""
+        for session in self._sessions.values():
+            connector = session.connector
+            if isinstance(connector, PinnedConnector) and connector.last_peer is not None:
+                return connector.last_peer
+        return None
 
     @property
     def pool_count(self) -> int:
@@ -151,6 +161,7 @@ class HttpsTransport:
     def _new_session(self, entry: ContextEntry, pins: tuple[str, ...]) -> aiohttp.ClientSession:
         connector = PinnedConnector(
             spki_pins=pins,
+            keep_peer=self._keep_peer,
             ssl=entry.context,
             limit=self._limit,
             limit_per_host=self._limit_per_origin,

@@ -154,6 +154,11 @@ class WatchedTls(sslproto.SSLProtocol):
             raw.write_eof()
         self._loop.call_later(DRAIN_S, raw.close)
 
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if not self._failed and self._prefix and self._me._state == sslproto.SSLProtocolState.DO_HANDSHAKE:
+            self._handshake_failed(ConnectionResetError("the connection was reset during the handshake"))
+        super().connection_lost(exc)
+
     def eof_received(self) -> None:
         if self._failed:
             if self._raw is not None:

@@ -195,8 +195,8 @@ def send(args: argparse.Namespace, out: TextIO) -> int:
     from delivery.runtime.trial import is_loopback, run_trial, signed_request
 
     trial = _trial(args)
+    request = signed_request(trial, _now_ms())  # a signing problem is a usage error, before anything is sent
     if args.curl:
-        request = signed_request(trial, _now_ms())
         print(curl_command(request, args), file=out)
         return 0
     if is_loopback(trial.target.invocation_endpoint):

@@ -53,6 +53,7 @@ class RecordedRequest(NamedTuple):
     latency_ms: float
     fault: str | None = None
     masked_header: str = "x-api-key"
+    fault_detail: str | None = None  # the fault step in words
 
     @property
     def headers(self) -> dict[str, str]:
@@ -95,6 +96,7 @@ class RecordedRequest(NamedTuple):
             },
             "latencyMs": self.latency_ms,
             "fault": self.fault,
+            "faultDetail": self.fault_detail,
         }
 
 

@@ -104,6 +104,7 @@ class WebhookHandler:
                 (time.monotonic() - started_s) * 1000,
                 None if action is None else action.label + (" reset" if reset else ""),
                 creds.api_key_header,
+                None if action is None else action.detail,
             )
         )
         if action is None:

@@ -84,7 +84,9 @@ def _stop_mock(ready: Path) -> None:
     if not ready.is_file():
         return
     pid = json.loads(ready.read_text())["pid"]
+    cmdline = Path(f"/proc/{pid}/cmdline")
     try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
+        if b"mock-webhook" in cmdline.read_bytes():  # still ours (not a reused pid)
+            os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ProcessLookupError):
         pass

@@ -67,6 +67,7 @@ class WatchedTls(sslproto.SSLProtocol):
         app_protocol: asyncio.BaseProtocol,
         context: ssl.SSLContext,
         on_failure: OnFailure,
+        draining: set[asyncio.Transport] | None = None,
     ) -> None:
         no_waiter: Any = None
         super().__init__(
@@ -81,6 +82,7 @@ class WatchedTls(sslproto.SSLProtocol):
         self._on_failure = on_failure
         self._failed = False
         self._raw: asyncio.Transport | None = None
+        self._draining = draining if draining is not None else set()  # the site closes these when it stops
 
     @property
     def _me(self) -> Any:
@@ -152,7 +154,14 @@ class WatchedTls(sslproto.SSLProtocol):
             raw.write(reply)
         with contextlib.suppress(OSError, RuntimeError, NotImplementedError):
             raw.write_eof()
-        self._loop.call_later(DRAIN_S, raw.close)
+        self._draining.add(raw)
+        self._loop.call_later(DRAIN_S, self._close_raw)
+
+    def _close_raw(self) -> None:
+        raw = self._raw
+        if raw is not None:
+            self._draining.discard(raw)
+            raw.close()
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if not self._failed and self._prefix and self._me._state == sslproto.SSLProtocolState.DO_HANDSHAKE:
@@ -161,8 +170,7 @@ class WatchedTls(sslproto.SSLProtocol):
 
     def eof_received(self) -> None:
         if self._failed:
-            if self._raw is not None:
-                self._raw.close()
+            self._close_raw()
             return
         super().eof_received()
 
@@ -181,6 +189,7 @@ class WatchedTlsSite(web.TCPSite):
     ) -> None:
         super().__init__(runner, host, port, ssl_context=context, reuse_address=True)
         self._context, self._report = context, on_failure
+        self._draining: set[asyncio.Transport] = set()
 
     async def start(self) -> None:
         self._runner._reg_site(self)
@@ -189,9 +198,14 @@ class WatchedTlsSite(web.TCPSite):
         assert server is not None
 
         def factory() -> WatchedTls:
-            return WatchedTls(loop, server(), self._context, self._report)
+            return WatchedTls(loop, server(), self._context, self._report, self._draining)
 
         self._server = await loop.create_server(
             factory, self._host, self._port, backlog=self._backlog, reuse_address=True
         )
         self._bound_port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        await super().stop()
+        while self._draining:  # failed handshakes still draining: close them with the site
+            self._draining.pop().close()

@@ -62,7 +62,7 @@ class Page:
             const check = () => {{
                 const value = ({condition});
                 if (value) resolve(value);
-                else if (Date.now() > until) reject(new Error("timed out waiting for: " + {json.dumps(condition)}));
+                else if (Date.now() > until) reject(new Error("timed out: " + {json.dumps(condition)}));
                 else setTimeout(check, 50);
             }};
             check();
@@ -71,7 +71,7 @@ class Page:
 
     async def screenshot(self, path: Path) -> None:
         shot = await self.call("Page.captureScreenshot", format="png")
-        path.write_bytes(base64.b64decode(shot["data"]))
+        await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
 
 
 @asynccontextmanager

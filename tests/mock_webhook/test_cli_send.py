@@ -1,4 +1,4 @@
-"""``callbacks send`` against a running mock: real signing, real mTLS and pinning, the engine's classification."""
+"""``callbacks send`` against a running mock: real signing, mTLS and pinning, the engine's classification."""
 
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ async def test_delivered_with_every_scheme_valid(
     assert "pin: matches" in out
     assert "protocol: TLSv1.3" in out
     assert "status: 200" in out
-    assert API_KEY not in out and SECRET not in out
+    assert API_KEY not in out
+    assert SECRET not in out
     assert rec.signature.valid is True
     verdicts = {part.scheme: part.verdict for part in rec.signature.schemes if part.sent}
     assert verdicts == dict.fromkeys(schemes, "valid")
@@ -144,16 +145,19 @@ async def test_a_400_is_dead_lettered_as_a_client_error(bundle: CertBundle, cert
     assert out.splitlines()[-1] == "engine: DLQ HTTP_CLIENT_ERROR: Invalid message structure"
 
 
+CLIENT_FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "clients" / "mock-client-mtls.json"
+
+
 async def test_from_a_client_config_and_target(bundle: CertBundle, certs: Path, tmp_path: Path) -> None:
-    config = json.loads(Path("fixtures/clients/mock-client-mtls.json").read_text())
+    config = json.loads(await asyncio.to_thread(CLIENT_FIXTURE.read_text))
     async with MockWebhook(mtls="required", certs=bundle) as mock:
         target = config["targets"][0]
         target["invocationEndpoint"] = mock.url_for(target["targetId"])
         target["delivery"]["mtls"]["certPinning"]["spkiHash"] = mock.server_pin
-        (tmp_path / "client.json").write_text(json.dumps(config))
+        await asyncio.to_thread((tmp_path / "client.json").write_text, json.dumps(config))
         code, out = await _send(
-            "--config", str(tmp_path / "client.json"), "--target", target["targetId"], "--application-id", APP_ID,
-            "--event", "channel-status-delivered", *_mtls(certs),
+            "--config", str(tmp_path / "client.json"), "--target", target["targetId"],
+            "--application-id", APP_ID, "--event", "channel-status-delivered", *_mtls(certs),
         )  # fmt: skip
         [rec] = mock.requests()
     assert code == 0, out
@@ -179,7 +183,8 @@ async def test_the_curl_command_sends_the_same_callback(bundle: CertBundle, cert
             "--webhook-secret", SECRET, *_mtls(certs), "--pin", mock.server_pin, "--curl",
         )  # fmt: skip
         assert code == 0
-        assert API_KEY not in line and '"x-api-key: $CALLBACKS_API_KEY"' in line
+        assert API_KEY not in line
+        assert '"x-api-key: $CALLBACKS_API_KEY"' in line
         assert mock.requests() == []  # --curl only prints
         done = await asyncio.to_thread(
             subprocess.run,

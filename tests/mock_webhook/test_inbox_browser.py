@@ -74,7 +74,8 @@ async def test_rows_open_into_tabs_and_stay_open_while_requests_stream_in(
 
             group = await page.js(
                 "Array.from(document.querySelector('tbody[data-group=\"m:retried\"]').querySelectorAll('tr.entry'))"
-                ".map(r => [r.querySelector('.attempt').textContent, r.querySelector('.response').textContent])"
+                ".map(r => [r.querySelector('.attempt').textContent,"
+                " r.querySelector('.response').textContent])"
             )
             assert group == [["2 of 2", "200"], ["1 of 2", "503"]]  # grouped, newest first
             first_attempt = await _cells(
@@ -100,7 +101,8 @@ async def test_rows_open_into_tabs_and_stay_open_while_requests_stream_in(
             assert "reference: valid (required)" in signatures
             curl = await page.js(f"{details}.querySelector('pre[data-tab=\"curl\"]').textContent")
             assert curl.startswith(f"curl --request POST '{mock.url}/inbox-target'")
-            assert '"x-api-key: $API_KEY"' in curl and API_KEY not in curl
+            assert '"x-api-key: $API_KEY"' in curl
+            assert API_KEY not in curl
             shot = tmp_path / "inbox.png"
             await page.screenshot(shot)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -74,6 +74,11 @@ def _add_serve_arguments(serve: argparse.ArgumentParser) -> None:
         help="scheme(s) every request must carry (default: the ones each request sends)",
     )
     serve.add_argument("--journal", type=int, default=10_000, help="journal capacity (requests)")
+    serve.add_argument(
+        "--no-handshake-journal",
+        action="store_true",
+        help="do not record failed TLS handshakes (the event loop's own, faster TLS: for load runs)",
+    )
     serve.add_argument("--faults", type=Path, help="JSON/YAML file: {path: fault script}")
     serve.add_argument("--ready-file", type=Path, help="write connection details here once listening")
 
@@ -153,6 +158,7 @@ def _build_mock(args: argparse.Namespace, certs_dir: Path) -> MockWebhook:
         credentials=creds,
         journal_size=args.journal,
         faults=load_faults(args.faults) if args.faults else None,
+        handshake_journal=not args.no_handshake_journal,
     )
 
 

@@ -89,7 +89,9 @@ class MockWebhook:
         credentials: Credentials | None = None,
         journal_size: int = 10_000,
         faults: Mapping[str, FaultScript | Sequence[object] | Mapping[str, object]] | None = None,
+        handshake_journal: bool = True,
     ) -> None:
+        self.handshake_journal = handshake_journal  # False: the loop's own (faster) TLS, failures unrecorded
         self.settings = MockSettings(mtls, alb_passthrough, journal_size, credentials or Credentials())
         self.certs = (
             certs if isinstance(certs, CertBundle) else CertBundle.load(certs) if certs else CertBundle.mint()
@@ -111,9 +113,12 @@ class MockWebhook:
         webhook = web.ServerRunner(WebhookServer(self.state))
         await webhook.setup()
         self._runners.append(webhook)
-        site = WatchedTlsSite(
-            webhook, self.host, self._port, context=ssl_ctx, on_failure=self.state.handshake_failed
-        )
+        site: web.TCPSite
+        if self.handshake_journal:
+            on_failure = self.state.handshake_failed
+            site = WatchedTlsSite(webhook, self.host, self._port, context=ssl_ctx, on_failure=on_failure)
+        else:
+            site = web.TCPSite(webhook, self.host, self._port, ssl_context=ssl_ctx, reuse_address=True)
         await site.start()
         self.port = site.port
         if self._admin_port is not None:
@@ -185,6 +190,7 @@ class MockWebhook:
             "mtls": self.settings.mtls,
             "albPassthrough": self.settings.alb_passthrough,
             "journalCapacity": self.settings.journal_size,
+            "handshakeJournal": self.handshake_journal,
         }
 
     # -- behaviour ---------------------------------------------------------------------------------

@@ -267,3 +267,11 @@ def test_client_hello_parser_reads_sni_and_highest_version() -> None:
     assert parsed.sni == "hooks.example.org"
     assert parsed.version_offered == "TLSv1.3"
     assert parse_client_hello(hello[:20]) is None  # incomplete: wait for more
+
+
+async def test_the_handshake_journal_can_be_switched_off(mock_certs: CertBundle) -> None:
+    async with MockWebhook(mtls="required", certs=mock_certs, handshake_journal=False) as quiet:
+        answer = await _exchange(quiet.port, None)
+        assert quiet.info()["handshakeJournal"] is False
+        assert quiet.handshakes() == []
+    assert not answer.startswith("HTTP/1.1 400")  # the loop's own TLS: no plain-HTTP answer either

@@ -61,10 +61,10 @@ class FaultStep:
             what.append("reset the connection (no response)")
         elif self.status is not None:
             what.append(f"answer {self.status}")
+        else:
+            what.append("answer normally")
         if self.slow_body_ms:
             what.append(f"trickle the body over {self.slow_body_ms:g} ms")
-        if not what:
-            what.append("answer normally")
         times = "forever" if self.times is None else f"{self.times} time{'s' if self.times != 1 else ''}"
         chance = f", {self.probability:.0%} of requests" if self.probability < 1 else ""
         return f"{', then '.join(what)} ({times}{chance})"

@@ -94,7 +94,9 @@ async def test_rows_open_into_tabs_and_stay_open_while_requests_stream_in(
             zone = await page.js("document.getElementById('info-zone').textContent")
             assert "UTC" in received or "GMT" in received  # the zone is part of every time shown
             assert "local time" in zone
-            assert await page.js("document.getElementById('info-handshakes').textContent") == "1"
+            await page.wait_for(
+                "document.getElementById('info-handshakes').textContent === '1'"
+            )  # from /stats
 
             await page.js(f"{details}.querySelector('button[data-tab=\"Signatures\"]').click()")
             signatures = await page.js(f"{details}.querySelector('pre[data-tab=\"Signatures\"]').textContent")

@@ -212,14 +212,12 @@ def combine(parts: tuple[SchemeVerdict, ...], required: frozenset[str]) -> Signa
     """Valid when every required scheme verifies (and no signature that was sent is wrong)."""
     if not parts:
         return NO_SIGNATURE
-    marked = tuple(p._replace(required=p.scheme in required) for p in parts)
+    absent = sorted(required - {p.scheme for p in parts})  # owed, neither sent nor configured
+    marked = tuple(p._replace(required=p.scheme in required) for p in parts) + tuple(
+        SchemeVerdict(s, MISSING, "not sent", False, True) for s in absent
+    )
     owed = [p for p in marked if p.required]
     wrong = [p for p in marked if p.verdict == INVALID or (p.required and p.verdict == MISSING)]
-    owed += [
-        SchemeVerdict(s, MISSING, "not sent", False, True)
-        for s in sorted(required - {p.scheme for p in parts})
-    ]
-    wrong += [p for p in owed if p.verdict == MISSING and p not in wrong]
     scheme = "+".join(p.scheme for p in marked)
     if wrong:
         detail = "; ".join(f"{p.scheme} {p.verdict}: {p.detail}" for p in wrong)

@@ -4,8 +4,9 @@ Routes (JSON unless noted)::
 
     GET    /health                      {"status": "ok", ...}
     GET    /info                        urls, server pin, mTLS mode
-    GET    /requests?path=&messageId=&since=&afterSeq=&limit=
-    GET    /requests/wait?count=N&timeout=S&path=&messageId=&since=&afterSeq=   200 reached / 408 timeout
+    GET    /requests?path=&messageId=&since=&afterSeq=&limit=&kind=request|handshake|all
+    GET    /requests/wait?count=N&timeout=S&path=&messageId=&since=&afterSeq=&kind=
+                                        200 reached / 408 timeout
     DELETE /requests
     GET    /stats
     GET    /faults            PUT /faults/<path>      DELETE /faults[/<path>]
@@ -20,16 +21,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
 from mock_webhook.faults import FaultScriptError, parse_script
-from mock_webhook.journal import RecordedRequest, RequestFilter, normalise_path
+from mock_webhook.handshake import HandshakeRecord
+from mock_webhook.journal import KINDS, RecordedRequest, RequestFilter, normalise_path
 from mock_webhook.state import MockState
-from mock_webhook.verify import DEFAULT_TOLERANCE_S, Credentials
+from mock_webhook.verify import DEFAULT_TOLERANCE_S, SCHEMES, Credentials
 
 ADMIN_STATE = web.AppKey("admin_state", MockState)
 ADMIN_INFO = web.AppKey("admin_info", dict[str, Any])
@@ -63,7 +65,12 @@ def parse_filter(query: Mapping[str, str]) -> tuple[RequestFilter, list[str]]:
     since = _float(query, "since", issues)
     after = _float(query, "afterSeq", issues)
     path = query.get("path")
+    kind = query.get("kind") or "request"
+    if kind not in KINDS:
+        issues.append(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
+        kind = "request"
     flt = RequestFilter(
+        kind=kind,
         path=normalise_path(path) if path else None,
         message_id=query.get("messageId") or None,
         since_ms=since,
@@ -84,6 +91,10 @@ def parse_credentials(data: object) -> Credentials:
     if not isinstance(secrets, list) or not all(isinstance(s, str) for s in secrets):
         issues.append("webhookSecrets: must be a list of strings")
         secrets = []
+    schemes = data.get("schemes", [])
+    if not isinstance(schemes, list) or any(s not in SCHEMES for s in schemes):
+        issues.append(f"schemes: must be a list of {', '.join(SCHEMES)}")
+        schemes = []
     tolerance = data.get("toleranceS", DEFAULT_TOLERANCE_S)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
         issues.append("toleranceS: must be an integer >= 0")
@@ -97,17 +108,18 @@ def parse_credentials(data: object) -> Credentials:
             webhook_secrets=tuple(secrets),
             enforce=bool(data.get("enforce", False)),
             tolerance_s=tolerance,
+            schemes=tuple(schemes),
         )
     except ValueError as exc:
         raise BadRequest([f"webhookSecrets: {exc}"]) from exc
 
 
 _CREDENTIAL_FIELDS = frozenset(
-    {"apiKeyHeader", "apiKey", "applicationId", "webhookSecrets", "enforce", "toleranceS"}
+    {"apiKeyHeader", "apiKey", "applicationId", "webhookSecrets", "enforce", "toleranceS", "schemes"}
 )
 
 
-def _records(records: list[RecordedRequest]) -> list[dict[str, object]]:
+def _records(records: Sequence[RecordedRequest | HandshakeRecord]) -> list[dict[str, object]]:
     return [rec.to_json() for rec in records]
 
 
@@ -142,7 +154,7 @@ async def list_requests(request: web.Request) -> web.Response:
     limit = _float(request.query, "limit", issues)
     if issues:
         raise BadRequest(issues)
-    found = request.app[ADMIN_STATE].journal.query(flt, None if limit is None else int(limit))
+    found = request.app[ADMIN_STATE].journal.entries(flt, None if limit is None else int(limit))
     return _json({"count": len(found), "requests": _records(found)})
 
 
@@ -155,7 +167,7 @@ async def wait_requests(request: web.Request) -> web.Response:
     wanted = 1 if count is None else int(count)
     timeout_s = min(MAX_WAIT_S, 10.0 if timeout_s is None else timeout_s)
     started_s = time.monotonic()
-    reached, found = await request.app[ADMIN_STATE].journal.wait(flt, wanted, timeout_s)
+    reached, found = await request.app[ADMIN_STATE].journal.wait_entries(flt, wanted, timeout_s)
     body = {
         "reached": reached,
         "status": "reached" if reached else "timeout",

@@ -135,6 +135,7 @@ class CertBundle:
     def server_ssl_context(self, client_certs: str = "off") -> ssl.SSLContext:
         """Server context; ``client_certs``: ``off`` | ``optional`` | ``required`` (CA-checked)."""
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         _load_chain(ctx, self.server_cert_pem, self.server_key_pem)
         if client_certs != "off":
             ctx.load_verify_locations(cadata=self.ca_pem.decode("ascii"))

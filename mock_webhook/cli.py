@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mock_webhook.certs import SERVER_FILES, CertBundle, CertsError, spki_pin_of_pem
 from mock_webhook.faults import FaultScriptError, parse_script
 from mock_webhook.state import MTLS_MODES
-from mock_webhook.verify import Credentials
+from mock_webhook.verify import SCHEMES, Credentials
 
 if TYPE_CHECKING:
     from mock_webhook.server import MockWebhook
@@ -64,7 +64,16 @@ def _add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--api-key-header", default="x-api-key")
     serve.add_argument("--application-id", help="global applicationId for the reference signature")
     serve.add_argument("--webhook-secret", action="append", default=[], help="Standard Webhooks secret")
-    serve.add_argument("--enforce-signatures", action="store_true", help="401 unless the signature is valid")
+    serve.add_argument(
+        "--enforce-signatures", action="store_true", help="401 unless every scheme the sender uses verifies"
+    )
+    serve.add_argument(
+        "--signature-scheme",
+        action="append",
+        choices=SCHEMES,
+        default=[],
+        help="scheme(s) every request must carry (default: the ones each request sends)",
+    )
     serve.add_argument("--journal", type=int, default=10_000, help="journal capacity (requests)")
     serve.add_argument(
         "--journal-bytes", type=int, default=64 * 1024 * 1024, help="journal memory bound (default 64 MiB)"
@@ -79,6 +88,11 @@ def _add_serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--body-timeout", type=float, default=30.0, help="seconds for a request body (30)")
     serve.add_argument("--idle-timeout", type=float, default=60.0, help="idle keep-alive seconds (60)")
     serve.add_argument("--max-connections", type=int, default=1024, help="open connections cap (1024)")
+    serve.add_argument(
+        "--no-handshake-journal",
+        action="store_true",
+        help="do not record failed TLS handshakes (the event loop's own, faster TLS: for load runs)",
+    )
     serve.add_argument("--faults", type=Path, help="JSON/YAML file: {path: fault script}")
     serve.add_argument("--ready-file", type=Path, help="write connection details here once listening")
 
@@ -196,6 +210,7 @@ def _mock_from(args: argparse.Namespace, certs_dir: Path) -> MockWebhook:
         args.application_id,
         tuple(args.webhook_secret),
         args.enforce_signatures,
+        schemes=tuple(args.signature_scheme),
     )
     return MockWebhook(
         mtls=args.mtls,
@@ -213,6 +228,7 @@ def _mock_from(args: argparse.Namespace, certs_dir: Path) -> MockWebhook:
         body_timeout_s=args.body_timeout,
         idle_timeout_s=args.idle_timeout,
         max_connections=args.max_connections,
+        handshake_journal=not args.no_handshake_journal,
     )
 
 

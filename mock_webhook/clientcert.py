@@ -105,9 +105,13 @@ class AlbCertVerifier:
         if unfit is not None:
             return TlsVerdict(True, False, subject, pin, unfit)
         if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
-            return TlsVerdict(
-                True, False, subject, pin, "Client certificate is not within its validity period"
+            when = (
+                f"expired on {leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%S} UTC"
+                if now > leaf.not_valid_after_utc
+                else f"not yet valid: valid from {leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%S} UTC"
             )
+            detail = f"Client certificate is not within its validity period ({when})"
+            return TlsVerdict(True, False, subject, pin, detail)
         verifier = (
             verification.PolicyBuilder()
             .store(self._store)
@@ -118,5 +122,8 @@ class AlbCertVerifier:
         try:
             verifier.verify(leaf, intermediates)
         except verification.VerificationError as exc:
-            return TlsVerdict(True, False, subject, pin, f"Client certificate not verified by the CA: {exc}")
+            why = (
+                "unknown CA: not issued by the mock's CA" if "candidates exhausted" in str(exc) else str(exc)
+            )
+            return TlsVerdict(True, False, subject, pin, f"Client certificate not verified by the CA: {why}")
         return TlsVerdict(True, True, subject, pin, "verified against the CA")

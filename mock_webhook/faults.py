@@ -52,6 +52,23 @@ class FaultStep:
     slow_body_ms: float = 0.0
     probability: float = 1.0
 
+    def describe(self) -> str:
+        """The step in words: ``answer 503, 2 times``, ``reset the connection``, ``delay 1500 ms``..."""
+        what = []
+        if self.delay_ms:
+            what.append(f"wait {self.delay_ms:g} ms")
+        if self.reset:
+            what.append("reset the connection (no response)")
+        elif self.status is not None:
+            what.append(f"answer {self.status}")
+        else:
+            what.append("answer normally")
+        if self.slow_body_ms:
+            what.append(f"trickle the body over {self.slow_body_ms:g} ms")
+        times = "forever" if self.times is None else f"{self.times} time{'s' if self.times != 1 else ''}"
+        chance = f", {self.probability:.0%} of requests" if self.probability < 1 else ""
+        return f"{', then '.join(what)} ({times}{chance})"
+
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
@@ -84,6 +101,7 @@ class FaultAction:
     delay_s: float = 0.0
     reset: bool = False
     slow_body_s: float = 0.0
+    detail: str = ""  # the step in words, for the journal and the inbox
 
 
 def _number(raw: Mapping[str, Any], key: str, where: str, issues: list[str], low: float = 0.0) -> float:
@@ -225,6 +243,7 @@ class ScriptRunner:
             delay_s=step.delay_ms / 1000,
             reset=step.reset,
             slow_body_s=step.slow_body_ms / 1000,
+            detail=f"scripted step {index + 1} of {len(self.script.steps)}: {step.describe()}",
         )
 
     def _take_step(self) -> tuple[int, FaultStep] | None:
@@ -252,4 +271,5 @@ class ScriptRunner:
             return None
         wait_s = max(limit.retry_after_s, math.ceil((1.0 - self._tokens) / limit.per_second))
         body = b'{"message":"Too Many Requests"}'
-        return FaultAction("rate-limit", 429, (("Retry-After", str(wait_s)),), body)
+        detail = f"rate limit: 429 above {limit.per_second:g} requests/s (burst {limit.burst:g})"
+        return FaultAction("rate-limit", 429, (("Retry-After", str(wait_s)),), body, detail=detail)

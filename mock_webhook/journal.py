@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from mock_webhook.clientcert import TlsVerdict
+from mock_webhook.handshake import HandshakeRecord
 from mock_webhook.verify import SignatureVerdict
 
 DEFAULT_JOURNAL_SIZE = 10_000
 DEFAULT_JOURNAL_BYTES = 64 * 1024 * 1024
 DEFAULT_BODY_CAP_BYTES = 64 * 1024
+KINDS = ("request", "handshake", "all")
 ALWAYS_MASKED = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 CREDENTIAL_WORDS = ("key", "token", "secret", "auth", "passw", "credential", "cookie", "session")
 _RECORD_OVERHEAD_BYTES = 512  # the fixed part of a record (tuple, verdicts, numbers), roughly
@@ -70,6 +74,7 @@ class RecordedRequest(NamedTuple):
     masked_header: str = "x-api-key"
     body_length: int = -1  # the full body length when it was truncated (-1: body_bytes is the whole body)
     body_sha256: str | None = None  # SHA-256 of the full body when it was truncated
+    fault_detail: str | None = None  # the fault step in words
 
     @property
     def headers(self) -> dict[str, str]:
@@ -89,12 +94,17 @@ class RecordedRequest(NamedTuple):
         return len(self.body_bytes) + headers + response + _RECORD_OVERHEAD_BYTES
 
     @property
+    def kind(self) -> str:
+        return "request"
+
+    @property
     def body(self) -> str:
         return self.body_bytes.decode("utf-8", "replace")
 
     def to_json(self) -> dict[str, object]:
         """The journal record shape of CONTRACTS.md."""
         return {
+            "kind": "request",
             "seq": self.seq,
             "receivedAtMs": self.received_at_ms,
             "path": self.path,
@@ -118,6 +128,7 @@ class RecordedRequest(NamedTuple):
             },
             "latencyMs": self.latency_ms,
             "fault": self.fault,
+            "faultDetail": self.fault_detail,
         }
 
 
@@ -127,10 +138,12 @@ class RequestFilter:
     message_id: str | None = None
     since_ms: float | None = None
     after_seq: int | None = None
+    kind: str = "request"  # "request" | "handshake" | "all"
 
-    def matches(self, rec: RecordedRequest) -> bool:
+    def matches(self, rec: RecordedRequest | HandshakeRecord) -> bool:
         return (
-            (self.path is None or rec.path == self.path)
+            (self.kind == "all" or rec.kind == self.kind)
+            and (self.path is None or rec.path == self.path)
             and (self.message_id is None or rec.message_id == self.message_id)
             and (self.since_ms is None or rec.received_at_ms >= self.since_ms)
             and (self.after_seq is None or rec.seq > self.after_seq)
@@ -167,6 +180,9 @@ class Journal:
         self._stats: dict[str, _PathStats] = {}
         self._seq = 0
         self.total = 0
+        self._handshakes: deque[HandshakeRecord] = deque(maxlen=maxlen)
+        self._handshake_reasons: Counter[str] = Counter()
+        self.handshake_total = 0
 
     def next_seq(self) -> int:
         self._seq += 1
@@ -195,12 +211,32 @@ class Journal:
         if self._waiters:
             self._notify(rec)
 
-    def _notify(self, rec: RecordedRequest) -> None:
+    def _notify(self, rec: RecordedRequest | HandshakeRecord) -> None:
         for waiter in self._waiters:
             if waiter.flt.matches(rec):
                 waiter.seen += 1
                 if waiter.seen >= waiter.count and not waiter.future.done():
                     waiter.future.set_result(None)
+
+    def append_handshake(self, rec: HandshakeRecord) -> None:
+        """A failed TLS handshake (kept beside the requests; shares their sequence numbers)."""
+        self._handshakes.append(rec)
+        self.handshake_total += 1
+        self._handshake_reasons[reason_key(rec.reason)] += 1
+        if self._waiters:
+            self._notify(rec)
+
+    def entries(
+        self, flt: RequestFilter = RequestFilter(), limit: int | None = None
+    ) -> list[RecordedRequest | HandshakeRecord]:
+        """Requests and/or failed handshakes (``flt.kind``) in sequence order, oldest first."""
+        if flt.kind == "request":
+            return list(self.query(flt, limit))
+        source: Iterable[RecordedRequest | HandshakeRecord] = self._handshakes
+        if flt.kind == "all":
+            source = heapq.merge(self._records, self._handshakes, key=_seq)
+        found = [entry for entry in source if flt.matches(entry)]
+        return found[-limit:] if limit is not None and limit >= 0 else found
 
     def query(self, flt: RequestFilter = RequestFilter(), limit: int | None = None) -> list[RecordedRequest]:
         """Matching records, oldest first; with ``limit``, the latest ``limit`` of them."""
@@ -214,13 +250,29 @@ class Journal:
         self.bytes = 0
         self._stats.clear()
         self.total = 0
+        self._handshakes.clear()
+        self._handshake_reasons.clear()
+        self.handshake_total = 0
         return cleared
 
     async def wait(
         self, flt: RequestFilter, count: int, timeout_s: float
     ) -> tuple[bool, list[RecordedRequest]]:
         """Wait until ``count`` matching records exist (or the timeout passes); returns (reached, records)."""
-        seen = sum(1 for rec in self._records if flt.matches(rec))
+        await self._wait_until(flt, count, timeout_s)
+        found = self.query(flt)
+        return len(found) >= count, found
+
+    async def wait_entries(
+        self, flt: RequestFilter, count: int, timeout_s: float
+    ) -> tuple[bool, list[RecordedRequest | HandshakeRecord]]:
+        """``wait`` over requests and/or failed handshakes, as ``flt.kind`` says."""
+        await self._wait_until(flt, count, timeout_s)
+        found = self.entries(flt)
+        return len(found) >= count, found
+
+    async def _wait_until(self, flt: RequestFilter, count: int, timeout_s: float) -> None:
+        seen = len(self.entries(flt))
         if seen < count:
             waiter = _Waiter(flt, count, seen, asyncio.get_running_loop().create_future())
             self._waiters.append(waiter)
@@ -230,8 +282,6 @@ class Journal:
                 pass
             finally:
                 self._waiters.remove(waiter)
-        found = self.query(flt)
-        return len(found) >= count, found
 
     def stats(self) -> dict[str, object]:
         latencies = sorted(rec.latency_ms for rec in self._records)
@@ -252,7 +302,21 @@ class Journal:
                 }
                 for path, s in self._stats.items()
             },
+            "handshakeFailures": {
+                "total": self.handshake_total,
+                "byReason": dict(self._handshake_reasons),
+            },
         }
+
+
+def _seq(entry: RecordedRequest | HandshakeRecord) -> int:
+    return entry.seq
+
+
+def reason_key(reason: str) -> str:
+    """The reason without its particulars (dates, issuers, versions), to count failures by kind."""
+    head = reason.split(":")[0].split(" (")[0]
+    return head.split(" on 2")[0]  # "expired on 2026-..." -> "expired"
 
 
 def _percentiles(sorted_ms: list[float]) -> dict[str, float | None]:

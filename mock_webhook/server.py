@@ -22,7 +22,9 @@ from aiohttp import web
 from mock_webhook.admin import make_admin_app
 from mock_webhook.certs import CA_FILE, CertBundle
 from mock_webhook.faults import FaultScript, parse_script
+from mock_webhook.handshake import HandshakeRecord
 from mock_webhook.journal import RecordedRequest, RequestFilter, normalise_path
+from mock_webhook.listener import WatchedTlsSite
 from mock_webhook.state import MockSettings, MockState
 from mock_webhook.verify import Credentials
 from mock_webhook.webhook import WebhookServer
@@ -87,8 +89,10 @@ class MockWebhook:
         credentials: Credentials | None = None,
         journal_size: int = 10_000,
         faults: Mapping[str, FaultScript | Sequence[object] | Mapping[str, object]] | None = None,
+        handshake_journal: bool = True,
         **limits: Any,  # MockSettings limits: journal_max_bytes, body_cap_bytes, *_timeout_s, max_connections
     ) -> None:
+        self.handshake_journal = handshake_journal  # False: the loop's own (faster) TLS, failures unrecorded
         self.settings = MockSettings(
             mtls, alb_passthrough, journal_size, credentials or Credentials(), **limits
         )
@@ -110,7 +114,16 @@ class MockWebhook:
         tls_mode = "off" if self.settings.alb_passthrough else self.settings.mtls
         ssl_ctx = self.certs.server_ssl_context(tls_mode)
         webhook = web.ServerRunner(WebhookServer(self.state))
-        self.port = await self._serve(webhook, self.host, self._port, ssl_ctx)
+        await webhook.setup()
+        self._runners.append(webhook)
+        site: web.TCPSite
+        if self.handshake_journal:
+            on_failure = self.state.handshake_failed
+            site = WatchedTlsSite(webhook, self.host, self._port, context=ssl_ctx, on_failure=on_failure)
+        else:
+            site = web.TCPSite(webhook, self.host, self._port, ssl_context=ssl_ctx, reuse_address=True)
+        await site.start()
+        self.port = site.port
         if self._admin_port is not None:
             admin = web.AppRunner(make_admin_app(self.state, self._info), access_log=None)
             self.admin_port_bound = await self._serve(admin, "127.0.0.1", self._admin_port, None)
@@ -181,6 +194,7 @@ class MockWebhook:
             "albPassthrough": self.settings.alb_passthrough,
             "journalCapacity": self.settings.journal_size,
             "journalMaxBytes": self.settings.journal_max_bytes,
+            "handshakeJournal": self.handshake_journal,
         }
 
     # -- behaviour ---------------------------------------------------------------------------------
@@ -204,8 +218,11 @@ class MockWebhook:
         application_id: str | None = None,
         webhook_secrets: Sequence[str] = (),
         enforce: bool = False,
+        schemes: Sequence[str] = (),
     ) -> Credentials:
-        creds = Credentials(api_key_header, api_key, application_id, tuple(webhook_secrets), enforce)
+        creds = Credentials(
+            api_key_header, api_key, application_id, tuple(webhook_secrets), enforce, schemes=tuple(schemes)
+        )
         self.state.set_credentials(path, creds)
         return creds
 
@@ -247,6 +264,18 @@ class MockWebhook:
                 f"expected {count} request(s) for {message_id!r}, got {len(found)}: {statuses}"
             )
         return found
+
+    def handshakes(self) -> list[HandshakeRecord]:
+        """Failed TLS handshakes on the webhook port, oldest first."""
+        found = self.state.journal.entries(RequestFilter(kind="handshake"))
+        return [entry for entry in found if isinstance(entry, HandshakeRecord)]
+
+    async def wait_for_handshakes(self, count: int = 1, *, timeout_s: float = 10.0) -> list[HandshakeRecord]:
+        """The failed handshakes once ``count`` exist; ``WaitTimeout`` after ``timeout_s``."""
+        reached, _ = await self.state.journal.wait_entries(RequestFilter(kind="handshake"), count, timeout_s)
+        if not reached:
+            raise WaitTimeout(f"{len(self.handshakes())} of {count} failed handshakes after {timeout_s}s", [])
+        return self.handshakes()
 
     def clear(self) -> int:
         return self.state.journal.clear()

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import itertools
 import ssl
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from mock_webhook.certs import CertBundle
 from mock_webhook.clientcert import AlbCertVerifier, TlsVerdict, handshake_verdict
 from mock_webhook.faults import FaultAction, FaultScript, ScriptRunner
+from mock_webhook.handshake import HandshakeRecord
 from mock_webhook.journal import (
     DEFAULT_BODY_CAP_BYTES,
     DEFAULT_JOURNAL_BYTES,
     Journal,
     normalise_path,
 )
+from mock_webhook.listener import HandshakeFailure
 from mock_webhook.verify import Credentials
 
 MTLS_MODES = ("off", "optional", "required")
@@ -104,6 +107,23 @@ class MockState:
             return None
         runner = self._runners.get(path) or self._runners.get(WILDCARD)
         return runner.next_action(now_s) if runner is not None else None
+
+    # -- failed handshakes -------------------------------------------------------------------------
+    def handshake_failed(self, failure: HandshakeFailure) -> None:
+        hello = failure.hello
+        self.journal.append_handshake(
+            HandshakeRecord(
+                self.journal.next_seq(),
+                time.time() * 1000,
+                failure.peer,
+                hello.sni if hello else None,
+                hello.version_offered if hello else None,
+                failure.client_cert_presented,
+                failure.client_cert,
+                failure.reason,
+                failure.error,
+            )
+        )
 
     # -- connections -------------------------------------------------------------------------------
     def connection_opened(self, key: object, transport: Any) -> Connection:

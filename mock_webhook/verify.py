@@ -28,15 +28,42 @@ WEBHOOK_SIGNATURE = "webhook-signature"
 DEFAULT_TOLERANCE_S = 300
 
 
+REFERENCE, STANDARD = "reference", "standard-webhooks"
+SCHEMES = (REFERENCE, STANDARD)
+VALID, INVALID, MISSING, UNCHECKED = "valid", "invalid", "missing", "unchecked"
+
+
+class SchemeVerdict(NamedTuple):
+    """One scheme's verdict: ``valid`` | ``invalid`` (``detail`` says why) | ``missing`` | ``unchecked``
+    (sent, but the mock has no key material for it)."""
+
+    scheme: str
+    verdict: str
+    detail: str
+    sent: bool
+    required: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {"verdict": self.verdict, "detail": self.detail, "sent": self.sent, "required": self.required}
+
+
 class SignatureVerdict(NamedTuple):
-    """``scheme``: ``reference`` | ``standard-webhooks`` | ``reference+standard-webhooks`` | ``none``."""
+    """``scheme``: the schemes looked at (``reference``, ``standard-webhooks``, both joined by ``+``, or
+    ``none``); ``valid``: every required scheme verified (None: nothing to check with); ``schemes``: each
+    scheme's own verdict."""
 
     scheme: str
     valid: bool | None
     detail: str
+    schemes: tuple[SchemeVerdict, ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {"scheme": self.scheme, "valid": self.valid, "detail": self.detail}
+        return {
+            "scheme": self.scheme,
+            "valid": self.valid,
+            "detail": self.detail,
+            "schemes": {part.scheme: part.to_json() for part in self.schemes},
+        }
 
 
 NO_SIGNATURE = SignatureVerdict("none", None, "no signature headers and no key material configured")
@@ -64,10 +91,14 @@ class Credentials:
     webhook_secrets: tuple[str, ...] = ()
     enforce: bool = False
     tolerance_s: int = DEFAULT_TOLERANCE_S
+    schemes: tuple[str, ...] = ()  # what the sender signs with; () = read it off each request
     secret_keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
     reference_key: bytes | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        unknown = [s for s in self.schemes if s not in SCHEMES]
+        if unknown:
+            raise ValueError(f"unknown signature scheme(s) {', '.join(unknown)}: use {' or '.join(SCHEMES)}")
         object.__setattr__(self, "api_key_header", self.api_key_header.lower())
         object.__setattr__(self, "secret_keys", tuple(decode_whsec(s) for s in self.webhook_secrets))
         both = self.application_id is not None and self.api_key is not None
@@ -84,6 +115,7 @@ class Credentials:
             "webhookSecretCount": len(self.webhook_secrets),
             "enforce": self.enforce,
             "toleranceS": self.tolerance_s,
+            "schemes": list(self.schemes),
         }
 
 
@@ -107,7 +139,14 @@ def standard_valid(
 ) -> tuple[bool, str]:
     msg_id, stamp, sig = (headers.get(h) for h in (WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE))
     if not (msg_id and stamp and sig):
-        return False, "missing webhook-id, webhook-timestamp or webhook-signature"
+        absent = [
+            h
+            for h, v in zip(
+                (WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE), (msg_id, stamp, sig), strict=True
+            )
+            if not v
+        ]
+        return False, f"missing {' and '.join(absent)}"
     if not stamp.isdigit():
         return False, "webhook-timestamp is not an integer"
     if abs(now_s - int(stamp)) > tolerance_s:
@@ -121,54 +160,94 @@ def standard_valid(
     return False, "no webhook-signature entry matches a configured secret"
 
 
-REFERENCE_OK = SignatureVerdict("reference", True, "reference signature matches")
-
-
-def _reference_verdict(
+def _reference_scheme(
     creds: Credentials, headers: Mapping[str, str], received: str | None, body: bytes
-) -> tuple[bool | None, str]:
+) -> SchemeVerdict | None:
     key = creds.reference_key
     if key is None and creds.application_id is not None:
         received_key = headers.get(creds.api_key_header)  # no key configured: use the one sent
         key = None if received_key is None else f"{creds.application_id}.{received_key}".encode()
+    sent = received is not None
+    if not sent and creds.application_id is None:
+        return None  # neither sent nor configured: not part of the picture
+    if not sent:
+        return SchemeVerdict(REFERENCE, MISSING, f"no {REFERENCE_HEADER} header", sent)
     if key is None:
-        return None, "reference signature present, no applicationId/apiKey configured"
-    if received is None:
-        return False, f"missing {REFERENCE_HEADER}"
-    if reference_valid(key, body, received):
-        return True, "reference signature matches"
-    return False, "reference signature does not match"
+        return SchemeVerdict(REFERENCE, UNCHECKED, "no applicationId (and API key) configured", sent)
+    if reference_valid(key, body, received or ""):
+        return SchemeVerdict(REFERENCE, VALID, "reference signature matches", sent)
+    why = "does not match HMAC-SHA256(<applicationId>.<apiKey>, body): check the applicationId and API key"
+    return SchemeVerdict(REFERENCE, INVALID, why, sent)
 
 
-def _standard_verdict(
+def _standard_scheme(
     creds: Credentials, headers: Mapping[str, str], body: bytes, now_s: float
-) -> tuple[bool | None, str]:
+) -> SchemeVerdict | None:
+    present = [h for h in (WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE) if h in headers]
+    sent = bool(present)
+    if not sent and not creds.secret_keys:
+        return None
+    if not sent:
+        return SchemeVerdict(STANDARD, MISSING, "no webhook-id / webhook-timestamp / webhook-signature", sent)
     if not creds.secret_keys:
-        return None, "webhook-signature present, no secret configured"
-    return standard_valid(creds.secret_keys, headers, body, now_s, creds.tolerance_s)
+        return SchemeVerdict(STANDARD, UNCHECKED, "no webhook secret configured", sent)
+    ok, why = standard_valid(creds.secret_keys, headers, body, now_s, creds.tolerance_s)
+    return SchemeVerdict(STANDARD, VALID if ok else INVALID, why, sent)
+
+
+def required_schemes(creds: Credentials, parts: tuple[SchemeVerdict, ...]) -> frozenset[str]:
+    """The schemes the sender's config signs with: configured explicitly, else read off the request.
+
+    A Standard Webhooks config sends the webhook-* headers (plus the reference header when it includes it);
+    a reference config sends only the reference header. A request with no signature at all owes every scheme
+    the mock has key material for.
+    """
+    if creds.schemes:
+        return frozenset(creds.schemes)
+    sent = frozenset(p.scheme for p in parts if p.sent)
+    return sent or frozenset(p.scheme for p in parts if p.verdict != UNCHECKED)
+
+
+def combine(parts: tuple[SchemeVerdict, ...], required: frozenset[str]) -> SignatureVerdict:
+    """Valid when every required scheme verifies (and no signature that was sent is wrong)."""
+    if not parts:
+        return NO_SIGNATURE
+    absent = sorted(required - {p.scheme for p in parts})  # owed, neither sent nor configured
+    marked = tuple(p._replace(required=p.scheme in required) for p in parts) + tuple(
+        SchemeVerdict(s, MISSING, "not sent", False, True) for s in absent
+    )
+    owed = [p for p in marked if p.required]
+    wrong = [p for p in marked if p.verdict == INVALID or (p.required and p.verdict == MISSING)]
+    scheme = "+".join(p.scheme for p in marked)
+    if wrong:
+        detail = "; ".join(f"{p.scheme} {p.verdict}: {p.detail}" for p in wrong)
+        return SignatureVerdict(scheme, False, detail, marked)
+    if not owed or any(p.verdict == UNCHECKED for p in owed):
+        detail = "; ".join(f"{p.scheme}: {p.detail}" for p in marked)
+        return SignatureVerdict(scheme, None, detail, marked)
+    return SignatureVerdict(scheme, True, "; ".join(p.detail for p in owed), marked)
 
 
 def verify_signatures(
     creds: Credentials, headers: Mapping[str, str], body: bytes, now_s: float
 ) -> SignatureVerdict:
-    """Verdict over both schemes: checked when their headers are present or their key material is set."""
+    """One verdict per scheme (sent or configured), and the overall verdict over the required ones."""
     received = headers.get(REFERENCE_HEADER)
-    std_wanted = bool(creds.secret_keys) or WEBHOOK_SIGNATURE in headers
     ref_key = creds.reference_key
     if (
-        not std_wanted
-        and received is not None
+        received is not None
         and ref_key is not None
+        and not creds.secret_keys
+        and not creds.schemes
+        and WEBHOOK_SIGNATURE not in headers
         and reference_valid(ref_key, body, received)
     ):
         return REFERENCE_OK  # the common case, without building parts
-    parts: list[tuple[str, bool | None, str]] = []
-    if received is not None or creds.application_id is not None:
-        parts.append(("reference", *_reference_verdict(creds, headers, received, body)))
-    if std_wanted:
-        parts.append(("standard-webhooks", *_standard_verdict(creds, headers, body, now_s)))
-    if not parts:
-        return NO_SIGNATURE
-    verdicts = [p[1] for p in parts]
-    valid = False if False in verdicts else (None if None in verdicts else True)
-    return SignatureVerdict("+".join(p[0] for p in parts), valid, "; ".join(p[2] for p in parts))
+    found = (_reference_scheme(creds, headers, received, body), _standard_scheme(creds, headers, body, now_s))
+    parts = tuple(p for p in found if p is not None)
+    return combine(parts, required_schemes(creds, parts))
+
+
+REFERENCE_OK = combine(
+    (SchemeVerdict(REFERENCE, VALID, "reference signature matches", True),), frozenset({REFERENCE})
+)

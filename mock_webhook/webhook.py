@@ -133,6 +133,7 @@ class WebhookHandler:
                 creds.api_key_header.lower(),
                 -1 if digest is None else length,
                 digest,
+                None if action is None else action.detail,
             )
         )
         if action is None:

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "delivery.cli.router",  # router
     "delivery.cli.package",  # package lambda
     "delivery.cli.deploy",  # deploy render (+ deploy environment from the harness)
+    "delivery.cli.send",  # send (one trial callback)
     "harness.cli_local",  # local up / demo
 )
 

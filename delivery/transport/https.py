@@ -31,7 +31,7 @@ from delivery.models import HttpResult, OutgoingRequest, TlsIdentity, TransportF
 from delivery.transport.contexts import ContextEntry, SslContexts
 from delivery.transport.egress import EGRESS_DENIED, EgressPolicy
 from delivery.transport.material import MISSING_S3_MESSAGE, TlsMaterial, TlsMaterialError
-from delivery.transport.pinning import CONNECTION_NOTE, ConnectionNote, PinnedConnector
+from delivery.transport.pinning import CONNECTION_NOTE, ConnectionNote, PeerTls, PinnedConnector
 from delivery.transport.provider import TlsProvider
 from delivery.transport.tls_errors import Phase, failure, failure_from_exception
 
@@ -72,11 +72,13 @@ class HttpsTransport:
         excerpt_bytes: int = EXCERPT_BYTES,
         egress: EgressPolicy | None = None,
         resolver: AbstractResolver | None = None,
+        keep_peer_tls: bool = False,
     ) -> None:
         self._resolver = resolver
         self._tls = tls
         self._egress = egress if egress is not None else EgressPolicy()
         self._url_problems: dict[str, str | None] = {}
+        self._keep_peer = keep_peer_tls
         replace = bool(tls and tls.settings.ca_replaces_system_trust)
         self._contexts = SslContexts(extra_ca_pem=extra_ca_pem or "", replace_system_trust=replace)
         self._limit = max_connections_per_pool
@@ -123,6 +125,14 @@ class HttpsTransport:
         self._retired.clear()
         for session in sessions:
             await session.close()
+
+    def peer_tls(self) -> PeerTls | None:
+        """What the last new connection negotiated (only with ``keep_peer_tls=True``; one pool in use)."""
+        for session in self._sessions.values():
+            connector = session.connector
+            if isinstance(connector, PinnedConnector) and connector.last_peer is not None:
+                return connector.last_peer
+        return None
 
     @property
     def pool_count(self) -> int:
@@ -175,6 +185,7 @@ class HttpsTransport:
             spki_pins=pins,
             egress=self._egress,
             resolver=self._resolver,
+            keep_peer=self._keep_peer,
             ssl=entry.context,
             limit=self._limit,
             limit_per_host=self._limit_per_origin,

@@ -48,6 +48,29 @@ class ConnectionNote:
 CONNECTION_NOTE: ContextVar[ConnectionNote | None] = ContextVar("callbacks_connection_note", default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class PeerTls:
+    """What the last new connection of a connector negotiated (kept for ``callbacks send``; cheap refs)."""
+
+    protocol: str | None
+    cipher: str | None
+    leaf_der: bytes | None
+
+    @property
+    def leaf_pin(self) -> str | None:
+        return spki_pin_of_der(self.leaf_der) if self.leaf_der else None
+
+
+def peer_tls_of_transport(transport: Any) -> PeerTls | None:
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    if ssl_object is None:
+        return None
+    cipher = ssl_object.cipher()
+    return PeerTls(
+        ssl_object.version(), cipher[0] if cipher else None, ssl_object.getpeercert(binary_form=True)
+    )
+
+
 class SpkiPinMismatch(aiohttp.ClientConnectionError):
     """The server leaf's SPKI hash matches none of the pins (reference message and code)."""
 
@@ -96,12 +119,19 @@ class PinnedConnector(aiohttp.TCPConnector):
     """A ``TCPConnector`` that rejects new connections whose leaf SPKI is not pinned (no pins: no check)."""
 
     def __init__(
-        self, *, spki_pins: tuple[str, ...] = (), egress: EgressPolicy | None = None, **kwargs: Any
+        self,
+        *,
+        spki_pins: tuple[str, ...] = (),
+        egress: EgressPolicy | None = None,
+        keep_peer: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.keep_peer = keep_peer  # remember what each new connection negotiated (``last_peer``)
         self.spki_pins = tuple(spki_pins)
         self.egress = egress if egress is not None else EgressPolicy()
         self.checked_connections = 0
+        self.last_peer: PeerTls | None = None
 
     async def _resolve_host(self, host: str, port: int, traces: Any = None) -> list[ResolveResult]:
         problem = self.egress.host_problem(host)
@@ -125,6 +155,8 @@ class PinnedConnector(aiohttp.TCPConnector):
         if note is not None:
             note.new_connection = True
             note.connect_ms = (time.perf_counter() - started_s) * 1000
+        if self.keep_peer:
+            self.last_peer = peer_tls_of_transport(proto.transport)
         if self.spki_pins:
             self._check(proto)
         return proto

@@ -102,3 +102,18 @@ def test_every_bad_field_is_reported() -> None:
         "rateLimit.perSecond: must be > 0",
     ]:
         assert expected in issues
+
+
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [
+        ({"status": 503, "times": 2}, "answer 503 (2 times)"),
+        ({"reset": True}, "reset the connection (no response) (1 time)"),
+        ({"delayMs": 1500}, "wait 1500 ms, then answer normally (1 time)"),
+        ({"slowBodyMs": 2000, "status": 200}, "answer 200, then trickle the body over 2000 ms (1 time)"),
+        ({"status": 500, "probability": 0.25, "times": None}, "answer 500 (forever, 25% of requests)"),
+    ],
+)
+def test_each_step_is_described_in_words(step: dict[str, object], words: str) -> None:
+    [parsed] = parse_script([step]).steps
+    assert parsed.describe() == words

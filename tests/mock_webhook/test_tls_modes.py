@@ -97,8 +97,8 @@ def alb_cas() -> tuple[trustme.CA, trustme.CA]:
     ("case", "verified", "detail"),
     [
         ("valid", True, "verified against the CA"),
-        ("expired", False, "not within its validity period"),
-        ("foreign", False, "not verified by the CA"),
+        ("expired", False, "not within its validity period (expired on "),
+        ("foreign", False, "not verified by the CA: unknown CA: not issued by the mock's CA"),
         ("garbage", False, "Failed to parse"),
         ("absent", False, "No client certificate"),
     ],

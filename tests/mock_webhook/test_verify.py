@@ -117,3 +117,94 @@ def test_api_key_check(configured: str | None, received: str | None, expected: b
 def test_bad_webhook_secret_is_rejected() -> None:
     with pytest.raises(ValueError, match="base64"):
         Credentials(webhook_secrets=("whsec_not base64!",))
+
+
+# -- verdicts per scheme: every combination of what is configured and what is sent -------------------------
+BOTH_CREDS = Credentials(api_key="key", application_id="app", webhook_secrets=(SECRET_A,))
+SENT = {
+    "nothing": {},
+    "ref": {"x-hmac-sha256-signature": _ref(BODY)},
+    "ref-bad": {"x-hmac-sha256-signature": _ref(b"other")},
+    "std": _std_headers(SECRET_A),
+    "std-bad": _std_headers(SECRET_B),
+    "both": {**_std_headers(SECRET_A), "x-hmac-sha256-signature": _ref(BODY)},
+    "std+ref-bad": {**_std_headers(SECRET_A), "x-hmac-sha256-signature": _ref(b"other")},
+    "ref+std-bad": {**_std_headers(SECRET_B), "x-hmac-sha256-signature": _ref(BODY)},
+}
+CONFIGURED = {"ref": REF_CREDS, "std": STD_CREDS, "both": BOTH_CREDS, "none": Credentials()}
+# configured, sent -> overall valid, {scheme: verdict} ("ref"/"std" short for the two schemes)
+COMBINATIONS = [
+    ("ref", "nothing", False, {"ref": "missing"}),
+    ("ref", "ref", True, {"ref": "valid"}),
+    ("ref", "ref-bad", False, {"ref": "invalid"}),
+    ("ref", "std", None, {"ref": "missing", "std": "unchecked"}),
+    ("ref", "both", None, {"ref": "valid", "std": "unchecked"}),  # half of it cannot be checked
+    ("std", "nothing", False, {"std": "missing"}),
+    ("std", "ref", None, {"ref": "unchecked", "std": "missing"}),
+    ("std", "std", True, {"std": "valid"}),
+    ("std", "std-bad", False, {"std": "invalid"}),
+    ("std", "both", None, {"ref": "unchecked", "std": "valid"}),
+    ("both", "nothing", False, {"ref": "missing", "std": "missing"}),
+    ("both", "ref", True, {"ref": "valid", "std": "missing"}),  # a reference-scheme sender
+    ("both", "std", True, {"ref": "missing", "std": "valid"}),  # the engine's default layout
+    ("both", "both", True, {"ref": "valid", "std": "valid"}),
+    ("both", "ref-bad", False, {"ref": "invalid", "std": "missing"}),
+    ("both", "std-bad", False, {"ref": "missing", "std": "invalid"}),
+    ("both", "std+ref-bad", False, {"ref": "invalid", "std": "valid"}),
+    ("both", "ref+std-bad", False, {"ref": "valid", "std": "invalid"}),
+    ("none", "nothing", None, {}),
+    ("none", "both", None, {"ref": "unchecked", "std": "unchecked"}),
+]
+SHORT = {"ref": "reference", "std": "standard-webhooks"}
+
+
+@pytest.mark.parametrize(
+    ("configured", "sent", "valid", "verdicts"),
+    COMBINATIONS,
+    ids=[f"{c}-sends-{s}" for c, s, *_ in COMBINATIONS],
+)
+def test_each_scheme_gets_its_own_verdict(
+    configured: str, sent: str, valid: bool | None, verdicts: dict[str, str]
+) -> None:
+    verdict = verify_signatures(CONFIGURED[configured], SENT[sent], BODY, NOW_S)
+    assert verdict.valid is valid, verdict.detail
+    assert {p.scheme: p.verdict for p in verdict.schemes} == {SHORT[k]: v for k, v in verdicts.items()}
+    json_schemes = verdict.to_json()["schemes"]
+    assert isinstance(json_schemes, dict)
+    assert {k: v["verdict"] for k, v in json_schemes.items()} == {SHORT[k]: v for k, v in verdicts.items()}
+
+
+@pytest.mark.parametrize(
+    ("schemes", "sent", "valid"),
+    [
+        (
+            ("standard-webhooks",),
+            "ref",
+            False,
+        ),  # the config says Standard Webhooks: a reference-only request fails
+        (("standard-webhooks",), "std", True),
+        (("reference", "standard-webhooks"), "std", False),  # includeReferenceHeader: both are owed
+        (("reference", "standard-webhooks"), "both", True),
+        (("reference",), "both", True),
+    ],
+)
+def test_explicit_schemes_are_all_owed(schemes: tuple[str, ...], sent: str, valid: bool) -> None:
+    creds = Credentials(api_key="key", application_id="app", webhook_secrets=(SECRET_A,), schemes=schemes)
+    verdict = verify_signatures(creds, SENT[sent], BODY, NOW_S)
+    assert verdict.valid is valid, verdict.detail
+    assert {p.scheme for p in verdict.schemes if p.required} == set(schemes)
+
+
+def test_a_failure_says_which_scheme_and_why() -> None:
+    verdict = verify_signatures(BOTH_CREDS, SENT["std-bad"], BODY, NOW_S)
+    assert (
+        verdict.detail == "standard-webhooks invalid: no webhook-signature entry matches a configured secret"
+    )
+    partial = {"webhook-id": "evt-1", "webhook-signature": "v1,AAAA"}
+    detail = verify_signatures(STD_CREDS, partial, BODY, NOW_S).detail
+    assert detail == "standard-webhooks invalid: missing webhook-timestamp"
+
+
+def test_unknown_scheme_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown signature scheme"):
+        Credentials(schemes=("hmac-md5",))

@@ -118,8 +118,9 @@ def _sendable(batch: Sequence[ReceivedMessage], report: RedriveReport) -> list[R
 async def _send(
     batch: Sequence[ReceivedMessage], queue: Queue, report: RedriveReport
 ) -> list[ReceivedMessage]:
-    """Send; returns the messages sent. A failed send (one entry or the whole call) is a report line, and
-    each distinct reason the delivery queue gave is kept for the summary (no DLQ copy of it is deleted)."""
+    """Send; returns the messages sent. A failed send (one entry or the whole call) is a report line with
+    the reason the delivery queue gave; no DLQ copy of it is deleted. A call that raised is also kept for
+    the summary."""
     outgoing = [OutgoingMessage(m.body) for m in batch]
     why: dict[int, str] = {}
     try:
@@ -130,10 +131,11 @@ async def _send(
             refused = "not accepted by the delivery queue (too large for SQS, or refused)"
             why = {int(i): refused for i in await queue.send(outgoing)}
     except Exception as exc:  # the whole call: every message of it failed, the run goes on
-        why = dict.fromkeys(range(len(batch)), f"{type(exc).__name__}: {str(exc)[:300]}")
+        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        why = dict.fromkeys(range(len(batch)), reason)
+        report.errors.append(reason)
     for i in sorted(why):
         report.fail(batch[i], why[i])
-        report.errors.append(why[i])
     return [m for i, m in enumerate(batch) if i not in why]
 
 

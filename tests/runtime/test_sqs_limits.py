@@ -87,8 +87,8 @@ async def test_redrive_reports_a_bad_entry_moves_the_rest_and_exits_1(
     assert sum(line.startswith("moved ") for line in out) == 3
     failed = sorted(line.split(": ", 1)[1] for line in out if line.startswith("failed "))
     assert failed == [
+        "MessageTooLong: 300318 bytes with attributes, limit 262144",
         "its body is stored at s3://cfg/dead-letter-bodies/c/m-big (too large for SQS); redrive it by hand",
-        "not accepted by the delivery queue (too large for SQS, or refused)",
     ]
     assert out[-1] == "scanned 5, matched 5, moved 3, failed 2, skipped 0"
     assert await stack.dlq_count() == 2  # the bad ones stay in the DLQ

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -28,6 +28,8 @@ MIN_SECRET_CHARS = 6  # shorter values are not scrubbed: masking every "k" or "a
 REGEX_MAX_FORMS = 256  # up to this many forms one alternation regex is fastest; beyond, the head index
 HEAD_CHARS = 4  # secrets are indexed by this many leading characters
 MIN_DANGLING_CHARS = HEAD_CHARS  # a cut-off secret is masked when at least this much of it ends the text
+CACHE_TEXTS = 4096  # scrubbed texts remembered (see ``KnownSecrets``)
+CACHE_TEXT_CHARS = 512  # longer texts (error messages, bodies) are scrubbed every time
 MAX_KNOWN_SECRETS = 4096  # the registry keeps the newest values (a worker serves a bounded set of targets)
 _WHSEC = "whsec_"
 
@@ -104,12 +106,16 @@ def _mask_dangling(text: str, matcher: _Matcher) -> str:
 
 def scrub_value(value: Any, secrets: frozenset[str]) -> Any:
     """``scrub`` applied to every string inside ``value`` (mappings, lists, tuples), keys included."""
+    return _each_string(value, lambda text: scrub(text, secrets))
+
+
+def _each_string(value: Any, fn: Callable[[str], str]) -> Any:
     if isinstance(value, str):
-        return scrub(value, secrets)
+        return fn(value)
     if isinstance(value, Mapping):
-        return {scrub_value(k, secrets): scrub_value(v, secrets) for k, v in value.items()}
+        return {_each_string(k, fn): _each_string(v, fn) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [scrub_value(v, secrets) for v in value]
+        return [_each_string(v, fn) for v in value]
     return value
 
 
@@ -120,6 +126,9 @@ class KnownSecrets:
     def __init__(self) -> None:
         self._order: dict[str, None] = {}
         self.values: frozenset[str] = frozenset()
+        # texts already scrubbed against ``values`` (metric names, ids, log messages repeat line after line):
+        # a cache hit costs one dict lookup however many secrets are known; replaced when ``values`` changes
+        self._done: tuple[frozenset[str], dict[str, str]] = (self.values, {})
 
     def add(self, values: Iterable[str]) -> None:
         fresh = [v for v in values if v and v not in self._order]
@@ -133,10 +142,24 @@ class KnownSecrets:
         self.values = frozenset(order)
 
     def scrub(self, text: str) -> str:
-        return scrub(text, self.values)
+        values = self.values
+        if not values or len(text) < MIN_DANGLING_CHARS:
+            return text
+        held, done = self._done
+        if held is not values:
+            done = {}
+            self._done = (values, done)
+        clean = done.get(text)
+        if clean is None:
+            clean = scrub(text, values)
+            if len(text) <= CACHE_TEXT_CHARS:
+                if len(done) >= CACHE_TEXTS:
+                    done.clear()
+                done[text] = clean
+        return clean
 
     def scrub_value(self, value: Any) -> Any:
-        return scrub_value(value, self.values) if self.values else value
+        return _each_string(value, self.scrub) if self.values else value
 
     def clear(self) -> None:
         self._order, self.values = {}, frozenset()

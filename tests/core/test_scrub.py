@@ -151,3 +151,15 @@ def test_prometheus_labels_are_scrubbed() -> None:
 
     KNOWN_SECRETS.add(["label-secret-777"])
     assert escape_label('target "label-secret-777"') == 'target \\"[Redacted]\\"'
+
+
+def test_known_secrets_remembers_clean_texts_but_never_hides_a_secret_added_later() -> None:
+    known = KnownSecrets()
+    known.add(["first-secret-value"])
+    text = "token second-secret-value here"
+    assert known.scrub(text) == text  # remembered as clean for this set of secrets
+    assert known.scrub_value({"k": [text]}) == {"k": [text]}
+    known.add(["second-secret-value"])
+    assert known.scrub(text) == "token [Redacted] here"
+    assert known.scrub_value({"k": [text]}) == {"k": ["token [Redacted] here"]}
+    assert known.scrub("abc") == "abc"

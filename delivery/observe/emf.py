@@ -43,7 +43,9 @@ class EmfEmitter:
         if not metrics:
             return
         try:
-            dims = {**self.dimensions, **(dimensions or {})}
+            # only what callers pass can hold a secret: the metric names and the ``_aws`` block are ours
+            dims: dict[str, Any] = KNOWN_SECRETS.scrub_value({**self.dimensions, **(dimensions or {})})
+            props: dict[str, Any] = KNOWN_SECRETS.scrub_value(dict(properties)) if properties else {}
             doc: dict[str, Any] = {
                 "_aws": {
                     "Timestamp": self.clock_ms(),
@@ -58,10 +60,10 @@ class EmfEmitter:
                         }
                     ],
                 },
-                **(properties or {}),
+                **props,
                 **dims,
                 **metrics,
             }
-            self.write(json.dumps(KNOWN_SECRETS.scrub_value(doc), default=str))
+            self.write(json.dumps(doc, default=str))
         except Exception:  # never let metrics break delivery
             _log.exception("metrics emit failed")

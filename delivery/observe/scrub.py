@@ -104,12 +104,22 @@ def _mask_dangling(text: str, matcher: _Matcher) -> str:
     return text
 
 
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
 def scrub_value(value: Any, secrets: frozenset[str]) -> Any:
     """``scrub`` applied to every string inside ``value`` (mappings, lists, tuples), keys included."""
     return _each_string(value, lambda text: scrub(text, secrets))
 
 
 def _each_string(value: Any, fn: Callable[[str], str]) -> Any:
+    kind = type(value)
+    if kind is str:
+        return fn(value)
+    if kind is dict:  # the common case, without the ABC check below
+        return {_each_string(k, fn): _each_string(v, fn) for k, v in value.items()}
+    if kind in _SCALARS:
+        return value
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, Mapping):

@@ -41,7 +41,7 @@ def test_the_scenario_suite_passes_against_the_stack_deployed_into_moto(tmp_path
         env_file = tmp_path / "env.toml"
         env_file.write_text(described.stdout, encoding="utf-8")
         report = tmp_path / "report.xml"
-        argv = ["-m", "pytest", "-p", "no:xdist", "-q", "-m", "integration", "--callbacks-env", str(env_file)]
+        argv = ["-m", "pytest", "-p", "no:xdist", "-q", "-m", "integration", f"--callbacks-env={env_file}"]
         argv += [
             "--callbacks-timeout-scale",
             "2",

@@ -53,4 +53,4 @@ def test_the_deploy_section_runs_as_printed(moto_server: MotoServer, tmp_path: P
     bucket = deployed.config_location.split("/")[2] if deployed.config_location else ""
     assert s3.get_object(Bucket=bucket, Key="client_subscriptions/mock-client-plain.json")["Body"].read()
     # the last command is the one tests/deploy/test_deployed_suite.py runs against a stack with live targets
-    assert suite == ".venv/bin/pytest -m integration --callbacks-env dev.toml"
+    assert suite == ".venv/bin/pytest -m integration --callbacks-env=dev.toml"

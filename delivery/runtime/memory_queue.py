@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from delivery.models import ReceivedMessage
+from delivery.runtime.batches import EntryOutcome, failed_indexes, too_long
 from delivery.runtime.sqs import OutgoingMessage, clamp_visibility_s
 from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 
@@ -51,12 +52,17 @@ class InMemoryQueue:
     _handles: itertools.count[int] = field(default_factory=itertools.count)
 
     async def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
+        return failed_indexes(await self.send_entries(messages))
+
+    async def send_entries(self, messages: Sequence[OutgoingMessage]) -> list[EntryOutcome]:
         now_ms = self.clock_ms()
-        failed = []
+        outcomes: list[EntryOutcome] = []
         for index, msg in enumerate(messages):
-            if message_bytes(msg.body, msg.attributes) > MAX_MESSAGE_BYTES:  # as SQS: refused, not stored
-                failed.append(str(index))
+            size = message_bytes(msg.body, msg.attributes)
+            if size > MAX_MESSAGE_BYTES:  # as SQS: refused, not stored
+                outcomes.append(too_long(index, size))
                 continue
+            outcomes.append(EntryOutcome(index, True))
             message_id = str(uuid.uuid4())
             stored = StoredMessage(
                 message_id, msg.body, dict(msg.attributes), now_ms, now_ms + int(msg.delay_s) * 1000
@@ -64,7 +70,7 @@ class InMemoryQueue:
             self._messages[message_id] = stored
             self._reschedule(stored)
         self._wake()
-        return failed
+        return outcomes
 
     async def send_body(self, body: str, **attributes: str) -> None:
         await self.send([OutgoingMessage(body, attributes)])

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from delivery.models import ReceivedMessage
+from delivery.runtime.batches import EntryOutcome
 from delivery.runtime.sqs import OutgoingMessage
 
 __all__ = ["DEFAULT_QUEUE_PREFIX", "OutgoingMessage", "Queue", "queue_names"]
@@ -37,4 +38,8 @@ class Queue(Protocol):
 
     async def send(self, messages: Sequence[OutgoingMessage]) -> list[str]:
         """Send; returns the indexes (as strings) of the entries that failed."""
+        ...
+
+    async def send_entries(self, messages: Sequence[OutgoingMessage]) -> list[EntryOutcome]:
+        """Send; one outcome per message, in order (why an entry failed: SQS's code and detail)."""
         ...

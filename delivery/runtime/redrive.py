@@ -122,14 +122,8 @@ async def _send(
     the reason the delivery queue gave; no DLQ copy of it is deleted. A call that raised is also kept for
     the summary."""
     outgoing = [OutgoingMessage(m.body) for m in batch]
-    why: dict[int, str] = {}
     try:
-        send_entries = getattr(queue, "send_entries", None)
-        if send_entries is not None:  # the SQS adapter says why each entry failed
-            why = {o.index: f"{o.code}: {o.detail}" for o in await send_entries(outgoing) if not o.ok}
-        else:
-            refused = "not accepted by the delivery queue (too large for SQS, or refused)"
-            why = {int(i): refused for i in await queue.send(outgoing)}
+        why = {o.index: f"{o.code}: {o.detail}" for o in await queue.send_entries(outgoing) if not o.ok}
     except Exception as exc:  # the whole call: every message of it failed, the run goes on
         reason = f"{type(exc).__name__}: {str(exc)[:300]}"
         why = dict.fromkeys(range(len(batch)), reason)

@@ -240,20 +240,15 @@ def redrive_main(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _target_rates(client_id: str, environ: Mapping[str, str]) -> dict[str, float] | None:
     """``{targetId: invocationRateLimit}`` from the client's config, or None (with a note) when unreadable."""
-    from delivery.config.store import config_store_from_env, parse_stored_config
+    from delivery.config.store import cached_configs_from_env
     from delivery.errors import ConfigError
 
     try:
-        store = config_store_from_env(environ)
+        configs = cached_configs_from_env(environ)
         try:
-            raw = store.read(client_id)
+            config = configs.get(client_id)
         finally:
-            close = getattr(store, "close", None)
-            if callable(close):
-                close()
-        if raw is None:
-            raise ConfigError(f"no config for client '{client_id}'")
-        config = parse_stored_config(client_id, raw)
+            configs.close()
     except ConfigError as exc:
         print(
             f"note: pacing at {FALLBACK_RATE_PER_S:g}/s per target, pass --rate N/s to choose ({exc})",

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from delivery.errors import DeliveryError
+from delivery.runtime.queue import queue_names
 from delivery.runtime.sqs import OutgoingMessage, SqsQueue
 
 
@@ -39,7 +40,7 @@ class QueueSender(Protocol):
 
 
 def delivery_queue_name(prefix: str, client_id: str) -> str:
-    return f"{prefix}-{client_id}-delivery-queue"
+    return queue_names(prefix, client_id)[0]
 
 
 def _sqs_client(client: Any | None) -> tuple[Any, bool]:

@@ -61,7 +61,7 @@ def test_line_is_json_dumps_of_the_document(
     timestamp: float,
 ) -> None:
     lines: list[str] = []
-    emitter = EmfEmitter(namespace, {"Environment": "t"}, write=lines.append, clock_ms=lambda: timestamp)  # type: ignore[arg-type,return-value]
+    emitter = EmfEmitter(namespace, {"Environment": "t"}, write=lines.append, clock_ms=lambda: timestamp)
     emitter.emit(metrics, dimensions=dimensions, properties=properties)
     emitter.emit(metrics, dimensions=dimensions, properties=properties)  # second time: the cached block
     expected = reference_line(emitter, metrics, dimensions, properties)

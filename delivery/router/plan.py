@@ -158,7 +158,10 @@ def plan_record(
     if not match.matched:
         return _event_result(index, event, Fate.FILTERED_OUT, "no_matching_subscription")
     try:
-        payload = sqs_json(payload_json(event, root_uri))  # once per event, not per envelope
+        payload = payload_json(event, root_uri)
+        # once per event, not per envelope; an ASCII JSON text has nothing SQS refuses (JSON escapes every
+        # control character), and ``isascii`` is O(1) where ``sqs_json`` scans the text
+        payload = payload if payload.isascii() else sqs_json(payload)
     except UnicodeEncodeError as exc:  # a lone surrogate (JSON "\ud800"): no valid UTF-8, SQS refuses it
         message = f"data: contains text that is not valid Unicode ({exc.reason} at position {exc.start})"
         code = ErrorCode.INVALID_EVENT.value

@@ -17,9 +17,10 @@ attributes) is dead-lettered with ``ENVELOPE_TOO_LARGE``: SQS would refuse it on
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.matching import ClientRoutes, match_event
@@ -95,6 +96,7 @@ class RouteReport:
 
 
 RoutesOrProblem = ClientRoutes | ConfigProblem
+_BODY: Final = operator.itemgetter(3)  # Delivery.body, read in C
 
 
 def _rejected(index: int, rejection: Rejection) -> RecordResult:
@@ -137,7 +139,7 @@ def _event_result(index: int, event: StatusEvent, fate: Fate, reason: str, **ext
 
 def _largest_envelope_bytes(deliveries: tuple[Delivery, ...]) -> int:
     """UTF-8 size of the largest envelope; 0 when all are surely small (a character is at most 4 bytes)."""
-    if 4 * max((len(d.body) for d in deliveries), default=0) <= MAX_ENVELOPE_BYTES:
+    if 4 * max(map(len, map(_BODY, deliveries)), default=0) <= MAX_ENVELOPE_BYTES:
         return 0
     return max(utf8_bytes(d.body) for d in deliveries)
 
@@ -166,9 +168,10 @@ def plan_record(
         message = f"data: contains text that is not valid Unicode ({exc.reason} at position {exc.start})"
         code = ErrorCode.INVALID_EVENT.value
         return _event_result(index, event, Fate.DEAD_LETTERED, code, error_code=code, error_message=message)
+    client_id = event.client_id
     deliveries = tuple(
         [
-            Delivery(event.client_id, sub_id, target_id, envelope_body(payload, sub_id, target_id))
+            Delivery(client_id, sub_id, target_id, envelope_body(payload, sub_id, target_id))
             for target_id, sub_id in match.deliveries
         ]
     )
@@ -177,5 +180,6 @@ def plan_record(
         code = ErrorCode.ENVELOPE_TOO_LARGE.value
         message = f"envelope of {largest} bytes exceeds the {MAX_ENVELOPE_BYTES}-byte limit"
         return _event_result(index, event, Fate.DEAD_LETTERED, code, error_code=code, error_message=message)
-    return _event_result(index, event, Fate.ROUTED, "routed", subscription_ids=match.subscription_ids,
-                         deliveries=deliveries, envelopes_sent=len(deliveries))  # fmt: skip
+    # positional: this is the common result, and a keyword call to a NamedTuple costs twice as much
+    return RecordResult(index, Fate.ROUTED, "routed", client_id, event.event_id, event.event_type,
+                        event.message_id, match.subscription_ids, deliveries, len(deliveries))  # fmt: skip

@@ -156,7 +156,10 @@ async def _send_envelopes(deps: RouterDeps, records: list[RecordResult]) -> list
     causes: dict[int, str] = {}
     sent: dict[int, int] = {}
     requests, owners = await _envelope_requests(deps, by_client, causes)
-    _tally(owners, await _send_all(deps.sender, requests), causes, sent)
+    results = await _send_all(deps.sender, requests)
+    if not causes and not any(results):  # every entry accepted (the common case): nothing to tally
+        return records
+    _tally(owners, results, causes, sent)
     if not causes:
         return records  # every planned envelope was sent
     return [

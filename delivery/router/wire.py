@@ -53,6 +53,11 @@ def _verbatim(value: str) -> str:
 
 def _plan_json(plan: RoutingPlan) -> tuple[str, str]:
     """``routingPlan`` without its absent keys: (reference order, sorted order)."""
+    ident, name, version, created = plan
+    if ident is not None and name is not None and version is not None and created is not None:
+        head = f'"id":{_string(ident)},"name":{_string(name)},"version":{_string(version)}'
+        created = f'"createdDate":{_string(created)}'
+        return f"{{{head},{created}}}", f"{{{created},{head}}}"  # every key (the common case)
     parts = [
         f'"{key}":{_string(value)}' for key, value in zip(_PLAN_KEYS, plan, strict=True) if value is not None
     ]

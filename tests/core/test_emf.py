@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 
 from delivery.observe.emf import UNITS, EmfEmitter
 
-NAME = st.text(max_size=12)
+# names that collide across dimensions/metrics/properties, ``_aws``, braces (format syntax), or anything
+NAME = st.sampled_from(["Environment", "ClientId", "Sent", "_aws", "{0}", "}{", ""]) | st.text(max_size=12)
 SCALAR = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 VALUE = st.recursive(
     SCALAR, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NAME, inner, max_size=3)
 )
-NUMBER = st.integers(min_value=0, max_value=10**6) | st.floats(allow_nan=False)
+NUMBER = st.integers(min_value=0, max_value=10**6) | st.integers() | st.floats() | st.booleans()
 
 
 def reference_line(
@@ -48,8 +49,8 @@ def reference_line(
 
 @given(
     st.dictionaries(NAME, NUMBER, min_size=1, max_size=4),
-    st.dictionaries(NAME, st.text(max_size=12), max_size=3),
-    st.dictionaries(NAME, VALUE, max_size=3),
+    st.dictionaries(NAME, st.sampled_from(["client-1", "client-2", "é"]) | st.text(max_size=12), max_size=3),
+    st.dictionaries(NAME, VALUE, max_size=3) | st.just({}),
     st.text(max_size=8),
     st.integers(min_value=0, max_value=2**53) | st.floats(allow_nan=False),
 )
@@ -85,3 +86,19 @@ def test_unserialisable_values_are_written_as_text_and_failures_never_raise() ->
     circular.append(circular)
     emitter.emit({"Sent": 1}, properties={"loop": circular})  # logged, not raised
     assert len(lines) == 1
+
+
+def test_dimension_values_of_any_type_and_non_text_metric_names_are_written_as_json_dumps_writes_them() -> (
+    None
+):
+    lines: list[str] = []
+    emitter = EmfEmitter("ns", {"Environment": "t"}, write=lines.append, clock_ms=lambda: 7)
+    odd: list[tuple[dict[Any, Any], dict[str, Any]]] = [
+        ({"Sent": 1}, {"ClientId": ["a", "b"]}),  # unhashable dimension value
+        ({"Sent": 1}, {"ClientId": 3}),
+        ({1: 1, "Sent": 2}, {}),  # a number as a metric name
+        ({"Sent": 1}, {}),
+    ]
+    for metrics, dimensions in odd:
+        emitter.emit(metrics, dimensions=dimensions)
+        assert lines[-1] == reference_line(emitter, metrics, dimensions, {})

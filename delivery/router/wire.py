@@ -18,7 +18,7 @@ import json.encoder
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, RoutingPlan, StatusEvent
+from delivery.router.events import Channel, ChannelStatusEvent, MessageStatusEvent, RoutingPlan, StatusEvent
 from delivery.router.vocabulary import (
     CASCADE_TYPES,
     CHANNEL_STATUSES,
@@ -40,6 +40,12 @@ _STATUS: Final = _lowered(MESSAGE_STATUSES)
 _CHANNEL: Final = _lowered(CHANNEL_TYPES)
 _CHANNEL_STATUS: Final = _lowered(CHANNEL_STATUSES)
 _VERBATIM: Final = {value: _string(value) for value in (*SUPPLIER_STATUSES, *CASCADE_TYPES)}
+
+
+def _channel_texts(channel: Channel) -> tuple[str, str]:
+    """One channel object: (reference order, sorted order)."""
+    kind, state = _lower(_CHANNEL, channel.type), _lower(_CHANNEL_STATUS, channel.channel_status)
+    return f'{{"type":{kind},"channelStatus":{state}}}', f'{{"channelStatus":{state},"type":{kind}}}'
 
 
 def _lower(table: dict[str, str], value: str) -> str:
@@ -67,14 +73,24 @@ def _plan_json(plan: RoutingPlan) -> tuple[str, str]:
     return compact, "{" + ",".join([parts[-1], *parts[:-1]]) + "}"
 
 
+_CHANNEL_TEXTS: Final = {
+    (kind, state): _channel_texts(Channel(kind, state))
+    for kind in CHANNEL_TYPES
+    for state in CHANNEL_STATUSES
+}
+
+
 def message_json(event: MessageStatusEvent) -> tuple[str, str]:
     message_id = _string(event.message_id)
     reference = event.message_reference
     reference = "" if reference is None else f',"messageReference":{_string(reference)}'
-    status = _lower(_STATUS, event.message_status)
-    pairs = [(_lower(_CHANNEL, ch.type), _lower(_CHANNEL_STATUS, ch.channel_status)) for ch in event.channels]
-    channels = ",".join([f'{{"type":{kind},"channelStatus":{state}}}' for kind, state in pairs])
-    channels_sorted = ",".join([f'{{"channelStatus":{state},"type":{kind}}}' for kind, state in pairs])
+    status = _STATUS.get(event.message_status) or _string(event.message_status.lower())
+    if len(event.channels) == 1:  # the common case
+        (only,) = event.channels
+        channels, channels_sorted = _CHANNEL_TEXTS.get(only) or _channel_texts(only)
+    else:
+        texts = [_CHANNEL_TEXTS.get(ch) or _channel_texts(ch) for ch in event.channels]
+        channels, channels_sorted = ",".join([t[0] for t in texts]), ",".join([t[1] for t in texts])
     timestamp = _string(event.timestamp)
     plan = plan_sorted = ""
     if event.routing_plan is not None:
@@ -99,9 +115,9 @@ def channel_json(event: ChannelStatusEvent) -> tuple[str, str]:
     message_id = _string(event.message_id)
     reference = event.message_reference
     reference = "" if reference is None else f',"messageReference":{_string(reference)}'
-    channel = _lower(_CHANNEL, event.channel)
-    status = _lower(_CHANNEL_STATUS, event.channel_status)
-    supplier = _verbatim(event.supplier_status)
+    channel = _CHANNEL.get(event.channel) or _string(event.channel.lower())
+    status = _CHANNEL_STATUS.get(event.channel_status) or _string(event.channel_status.lower())
+    supplier = _VERBATIM.get(event.supplier_status) or _string(event.supplier_status)
     cascade_type = "" if event.cascade_type is None else f',"cascadeType":{_verbatim(event.cascade_type)}'
     order = "" if event.cascade_order is None else f',"cascadeOrder":{event.cascade_order}'
     timestamp = _string(event.timestamp)

@@ -157,7 +157,7 @@ def plan_record(
         base = _event_result(index, event, Fate.FILTERED_OUT, "no_config")
         return _config_problem(base, routes or ConfigProblem(ConfigProblemKind.NOT_FOUND, ""))
     match = match_event(event, routes)
-    if not match.matched:
+    if not match.deliveries:  # == not match.matched
         return _event_result(index, event, Fate.FILTERED_OUT, "no_matching_subscription")
     try:
         payload = payload_json(event, root_uri)

@@ -243,17 +243,16 @@ def validate_event(event: object) -> StatusEvent | Rejection:
     issues: Issues = []
     event_id, event_type = _check_envelope(event, issues)
     data = event.get("data")
-    client_id = _client_id_of(data)
     if event_type not in _EVENT_TYPES:
         code = ErrorCode.UNSUPPORTED_TYPE if event_type else ErrorCode.INVALID_EVENT
-        return Rejection(code, tuple(issues), event_id or None, client_id)
+        return Rejection(code, tuple(issues), event_id or None, _client_id_of(data))
     if type(data) is not dict:
         issues.append(EventIssue("data", "is required" if data is None else "must be an object"))
-        return Rejection(ErrorCode.INVALID_EVENT, tuple(issues), event_id or None, client_id)
+        return Rejection(ErrorCode.INVALID_EVENT, tuple(issues), event_id or None, _client_id_of(data))
     build = _message_event if event_type == EventType.MESSAGE_STATUS else _channel_event
     result = build(event_id, data, issues)
-    if issues:
-        return Rejection(ErrorCode.INVALID_EVENT, tuple(issues), event_id or None, client_id)
+    if issues:  # the client id only names whose event it was (per-client metrics)
+        return Rejection(ErrorCode.INVALID_EVENT, tuple(issues), event_id or None, _client_id_of(data))
     return result
 
 

@@ -1,9 +1,9 @@
 """Benchmark: router throughput (validate + transform + match + envelope serialisation, in batches of 10,
 queue sends stubbed at our own ``QueueSender`` seam) for a 50-client config set, against a bare
 ``json.loads`` + ``json.dumps`` of the same event bodies in the same run. Target: routing <= 3x the bare
-JSON round trip, in CPU time (``time.process_time``:
-what a round costs the process, not how long the shared machine made it wait; wall-clock is printed
-too). Best of several interleaved rounds; bounded (a few seconds).
+JSON round trip in CPU time (``time.process_time``: what a round costs the process, not how long the
+shared machine kept it waiting; the wall-clock ratio is printed too). Best of several interleaved rounds;
+bounded (a few seconds).
 """
 
 from __future__ import annotations

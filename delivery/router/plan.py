@@ -17,6 +17,7 @@ attributes) is dead-lettered with ``ENVELOPE_TOO_LARGE``: SQS would refuse it on
 
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -144,6 +145,11 @@ def _largest_envelope_bytes(deliveries: tuple[Delivery, ...]) -> int:
     return max(utf8_bytes(d.body) for d in deliveries)
 
 
+# NamedTuples built from a whole tuple in C: the generated ``__new__`` is a Python call per value
+_delivery: Final = functools.partial(tuple.__new__, Delivery)
+_record: Final = functools.partial(tuple.__new__, RecordResult)
+
+
 def plan_record(
     index: int, decoded: StatusEvent | Rejection, routes: RoutesOrProblem | None, root_uri: str
 ) -> RecordResult:
@@ -171,15 +177,19 @@ def plan_record(
     client_id = event.client_id
     deliveries = tuple(
         [
-            Delivery(client_id, sub_id, target_id, envelope_body(payload, sub_id, target_id))
+            _delivery((client_id, sub_id, target_id, envelope_body(payload, sub_id, target_id)))
             for target_id, sub_id in match.deliveries
         ]
     )
-    largest = _largest_envelope_bytes(deliveries)
-    if largest > MAX_ENVELOPE_BYTES:
+    # UTF-8 is measured only when the characters could make MAX_ENVELOPE_BYTES (4 bytes each at most)
+    longest = max([len(d.body) for d in deliveries])
+    if (
+        4 * longest > MAX_ENVELOPE_BYTES
+        and (largest := _largest_envelope_bytes(deliveries)) > MAX_ENVELOPE_BYTES
+    ):
         code = ErrorCode.ENVELOPE_TOO_LARGE.value
         message = f"envelope of {largest} bytes exceeds the {MAX_ENVELOPE_BYTES}-byte limit"
         return _event_result(index, event, Fate.DEAD_LETTERED, code, error_code=code, error_message=message)
-    # positional: this is the common result, and a keyword call to a NamedTuple costs twice as much
-    return RecordResult(index, Fate.ROUTED, "routed", client_id, event.event_id, event.event_type,
-                        event.message_id, match.subscription_ids, deliveries, len(deliveries))  # fmt: skip
+    # built whole: this is the common result (every field, in order; the last two: error code, message)
+    fields = (client_id, event.event_id, event.event_type, event.message_id, match.subscription_ids)
+    return _record((index, Fate.ROUTED, "routed", *fields, deliveries, len(deliveries), None, None))

@@ -7,11 +7,13 @@ never break delivery (it is logged instead). Known secret values are masked (``d
 
 from __future__ import annotations
 
+import functools
 import json
+import json.encoder
 import logging
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,20 @@ from delivery.observe.scrub import KNOWN_SECRETS
 
 UNITS: Mapping[str, str] = {"DeliveryDurationMs": "Milliseconds"}
 _log = logging.getLogger(__name__)
+
+
+def _encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, default=str)``, with the C encoder built once instead of on every call."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has the C accelerator
+        return functools.partial(json.dumps, default=str)
+    encode = make(None, str, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_dumps = _encoder()
+_BLOCKS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}  # serialised ``CloudWatchMetrics``
+MAX_BLOCKS = 1024
 
 
 def _stdout_line(line: str) -> None:
@@ -46,24 +62,39 @@ class EmfEmitter:
             # only what callers pass can hold a secret: the metric names and the ``_aws`` block are ours
             dims: dict[str, Any] = KNOWN_SECRETS.scrub_value({**self.dimensions, **(dimensions or {})})
             props: dict[str, Any] = KNOWN_SECRETS.scrub_value(dict(properties)) if properties else {}
-            doc: dict[str, Any] = {
-                "_aws": {
-                    "Timestamp": self.clock_ms(),
-                    "CloudWatchMetrics": [
-                        {
-                            "Namespace": self.namespace,
-                            "Dimensions": [list(dims)],
-                            "Metrics": [
-                                {"Name": n, "Unit": UNITS.get(n, "Count"), "StorageResolution": 1}
-                                for n in metrics
-                            ],
-                        }
-                    ],
-                },
-                **props,
-                **dims,
-                **metrics,
-            }
-            self.write(json.dumps(doc, default=str))
+            fields = {**props, **dims, **metrics}
+            timestamp = self.clock_ms()
+            if "_aws" in fields or type(timestamp) is not int:  # never in practice: the general form
+                self.write(_dumps(self._document(timestamp, dims, metrics, fields)))
+                return
+            # == _dumps(self._document(...)): the ``_aws`` block is serialised once per metric/dimension set
+            block = self._block(tuple(dims), tuple(metrics))
+            rest = _dumps(fields)[1:]
+            self.write(f'{{"_aws": {{"Timestamp": {timestamp}, "CloudWatchMetrics": {block}}}, {rest}')
         except Exception:  # never let metrics break delivery
             _log.exception("metrics emit failed")
+
+    def _block(self, dimension_names: tuple[str, ...], metric_names: tuple[str, ...]) -> str:
+        key = (self.namespace, dimension_names, metric_names)
+        block = _BLOCKS.get(key)
+        if block is None:
+            if len(_BLOCKS) >= MAX_BLOCKS:
+                _BLOCKS.clear()
+            block = _BLOCKS[key] = _dumps(_metric_block(self.namespace, dimension_names, metric_names))
+        return block
+
+    def _document(
+        self, timestamp: Any, dims: Mapping[str, Any], metrics: Mapping[str, float], fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        aws = {"Timestamp": timestamp, "CloudWatchMetrics": _metric_block(self.namespace, dims, metrics)}
+        return {"_aws": aws, **fields}
+
+
+def _metric_block(namespace: str, dims: Iterable[str], metrics: Iterable[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "Namespace": namespace,
+            "Dimensions": [list(dims)],
+            "Metrics": [{"Name": n, "Unit": UNITS.get(n, "Count"), "StorageResolution": 1} for n in metrics],
+        }
+    ]

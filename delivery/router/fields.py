@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any, Final
 
-from delivery.config.inputs import id_problem
+from delivery.config.inputs import ID_RE, id_problem
 from delivery.router.events import EventIssue
 
 Issues = list[EventIssue]
@@ -75,6 +75,11 @@ def member(
     allowed: Collection[str],
     upper: bool = True,
 ) -> str:
+    raw = obj.get(key)
+    if type(raw) is str:  # the common case, in one call: a known value in any case
+        value = raw.upper() if upper else raw.lower()
+        if value in allowed:
+            return value
     raw = required(obj, key, prefix, issues)
     return check_member(raw, key, prefix, issues, allowed, upper) if raw else ""
 
@@ -105,6 +110,9 @@ def is_rfc3339(value: str) -> bool:
 
 
 def timestamp(obj: Mapping[str, Any], key: str, prefix: str, issues: Issues) -> str:
+    raw = obj.get(key)
+    if type(raw) is str and _RFC3339.fullmatch(raw) is not None and raw[8:10] < "29":
+        return raw  # the common case, in one call (see ``is_rfc3339``)
     raw = required(obj, key, prefix, issues)
     if raw and not is_rfc3339(raw):
         message = f"must be a valid RFC 3339 timestamp such as 2026-02-05T10:15:00Z (got {quoted(raw)})"
@@ -132,6 +140,9 @@ def literal(obj: Mapping[str, Any], key: str, expected: str, issues: Issues) -> 
 def client_id_field(data: Mapping[str, Any], issues: Issues) -> str:
     """``data.clientId``: also names a config file/object and queues, so only the safe id set
     (``delivery.config.inputs``, the same rule as the config schema and the CLI)."""
+    value = data.get("clientId")
+    if type(value) is str and ID_RE.fullmatch(value) is not None:  # == id_problem(value) is None
+        return value
     value = required(data, "clientId", "data.", issues)
     problem = id_problem(value) if value else None
     if problem is not None:

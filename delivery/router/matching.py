@@ -16,12 +16,14 @@ first matching subscription that names it (T7.6).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from delivery.config.client import ChannelStatusSubscription, ClientConfig, MessageStatusSubscription
 from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, StatusEvent
 from delivery.router.vocabulary import CallbackType
+
+MAX_MEMO = 4096  # matches remembered per client (see ``ClientRoutes.memo``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,9 @@ class ClientRoutes:
     client_id: str
     message_rules: tuple[MessageRule, ...]
     channel_rules: tuple[ChannelRule, ...]
+    # the Match per distinct input of the rules (``_match_key``), filled on first use: a bounded memo
+    # (the enums make a few thousand keys at most), not state — the result is a function of the key
+    memo: dict[tuple[object, ...], Match] = field(default_factory=dict, compare=False, repr=False)
 
 
 class Match(NamedTuple):
@@ -109,12 +114,36 @@ def _collect(callback_type: CallbackType, matched: Iterable[MessageRule | Channe
     return Match(callback_type, tuple(subscription_ids), tuple(deliveries.items()))
 
 
-def match_event(event: StatusEvent, routes: ClientRoutes) -> Match:
-    """Which subscriptions of ``routes`` the event matches (no match when the client ids differ)."""
-    if routes.client_id != event.client_id:
-        return Match(event.callback_type)
+def _match_key(event: StatusEvent) -> tuple[object, ...]:
+    """Everything the rules read from an event (two lengths: a message key never equals a channel key)."""
+    if isinstance(event, MessageStatusEvent):
+        return (event.message_status, event.previous_message_status != event.message_status)
+    return (
+        event.channel,
+        event.channel_status,
+        event.supplier_status,
+        event.previous_channel_status != event.channel_status,
+        event.previous_supplier_status != event.supplier_status,
+    )
+
+
+def _evaluate(event: StatusEvent, routes: ClientRoutes) -> Match:
     if isinstance(event, MessageStatusEvent):
         return _collect(
             event.callback_type, (r for r in routes.message_rules if message_rule_matches(r, event))
         )
     return _collect(event.callback_type, (r for r in routes.channel_rules if channel_rule_matches(r, event)))
+
+
+def match_event(event: StatusEvent, routes: ClientRoutes) -> Match:
+    """Which subscriptions of ``routes`` the event matches (no match when the client ids differ)."""
+    if routes.client_id != event.client_id:
+        return Match(event.callback_type)
+    key = _match_key(event)
+    found = routes.memo.get(key)
+    if found is None:
+        found = _evaluate(event, routes)
+        if len(routes.memo) >= MAX_MEMO:
+            routes.memo.clear()
+        routes.memo[key] = found
+    return found

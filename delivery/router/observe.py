@@ -8,9 +8,8 @@ retried, config-invalid. Each record counts once under ``RECEIVED`` and once und
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import log
@@ -23,30 +22,36 @@ _WARN_FATES = frozenset({Fate.DEAD_LETTERED, Fate.RETRY})
 _INVALID_CODES = frozenset({ErrorCode.INVALID_EVENT.value, ErrorCode.UNSUPPORTED_TYPE.value})
 
 
-def _fate_metric(record: RecordResult) -> Metric | None:
+_RECEIVED: Final = Metric.RECEIVED.value  # plain strings: an enum's ``.value`` is a descriptor call
+_MATCHED: Final = Metric.MATCHED.value
+_SENT: Final = Metric.ENVELOPES_SENT.value
+_FATE_METRICS: Final = {Fate.FILTERED_OUT: Metric.FILTERED_OUT.value, Fate.RETRY: Metric.RETRIED.value}
+
+
+def _fate_metric(record: RecordResult) -> str | None:
     if record.fate is Fate.DEAD_LETTERED:
-        return Metric.INVALID if record.error_code in _INVALID_CODES else Metric.CONFIG_INVALID
-    if record.fate is Fate.FILTERED_OUT:
-        return Metric.FILTERED_OUT
-    if record.fate is Fate.RETRY:
-        return Metric.RETRIED
-    return None
+        return Metric.INVALID.value if record.error_code in _INVALID_CODES else Metric.CONFIG_INVALID.value
+    return _FATE_METRICS.get(record.fate)
 
 
 def metric_counts(report: RouteReport) -> dict[str | None, dict[str, int]]:
-    """{clientId or None: {metric name: count}}; only non-zero counts."""
-    counts: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    """{clientId or None: {metric name: count}}; only non-zero counts, each in the order first counted."""
+    counts: dict[str | None, dict[str, int]] = {}
     for record in report.records:
-        per_client = counts[record.client_id]
-        per_client[Metric.RECEIVED.value] += 1
-        fate_metric = _fate_metric(record)
-        if fate_metric is not None:
-            per_client[fate_metric.value] += 1
+        per_client = counts.get(record.client_id)
+        if per_client is None:
+            per_client = counts[record.client_id] = {_RECEIVED: 1}
+        else:
+            per_client[_RECEIVED] += 1
+        if record.fate is not Fate.ROUTED:
+            fate_metric = _fate_metric(record)
+            if fate_metric is not None:
+                per_client[fate_metric] = per_client.get(fate_metric, 0) + 1
         if record.deliveries:
-            per_client[Metric.MATCHED.value] += 1
+            per_client[_MATCHED] = per_client.get(_MATCHED, 0) + 1
         if record.envelopes_sent:
-            per_client[Metric.ENVELOPES_SENT.value] += record.envelopes_sent
-    return {client: dict(values) for client, values in counts.items()}
+            per_client[_SENT] = per_client.get(_SENT, 0) + record.envelopes_sent
+    return counts
 
 
 def emit_metrics(emitter: EmfEmitter, report: RouteReport) -> None:

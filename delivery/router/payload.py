@@ -22,16 +22,21 @@ from __future__ import annotations
 import hashlib
 import json
 import json.encoder
+import re
 from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, StatusEvent
 from delivery.router.vocabulary import CallbackType
+from delivery.router.wire import attributes_json
 from delivery.runtime.sqs_limits import sqs_json
 
 IDEMPOTENCY_FIELDS: Final = ("attributes", "eventId", "type")
 _PLAN_KEYS: Final = ("id", "name", "version", "createdDate")
+_UNRESERVED: Final = re.compile(r"[A-Za-z0-9_.~-]+")  # what ``quote(..., safe="")`` leaves as it is
+_TAILS: dict[tuple[str, str], str] = {}  # envelope endings per (subscriptionId, targetId), see envelope_body
+MAX_TAILS = 4096
 
 
 def _reject(value: object) -> Any:
@@ -76,6 +81,8 @@ def normalise_root_uri(root: str) -> str:
 
 def message_link(root_uri: str, message_id: str) -> str:
     """``<root>/messages/<messageId>`` with the id percent-encoded as one path segment."""
+    if _UNRESERVED.fullmatch(message_id) is not None:  # nothing to encode (the common case, in C)
+        return f"{root_uri}/messages/{message_id}"
     return f"{root_uri}/messages/{quote(message_id, safe='')}"
 
 
@@ -145,14 +152,16 @@ def build_callback(event: StatusEvent, root_uri: str) -> Callback:
 
 
 def payload_json(event: StatusEvent, root_uri: str) -> str:
-    """``build_callback(event, root_uri).payload_json`` without building the payload objects (hot path);
-    the two are byte-identical (tested)."""
-    attrs = _attributes(event)
+    """``build_callback(event, root_uri).payload_json`` without building the payload objects (hot path:
+    ``wire.attributes_json`` writes the attributes text directly); the two are byte-identical (tested)."""
+    attrs, canonical = attributes_json(event)
     callback_type = event.callback_type  # formats as its value
-    key = idempotency_key(event.callback_type, event.event_id, attrs)
+    key = hashlib.sha256(
+        f'{{"attributes":{canonical},"eventId":{_string(event.event_id)},"type":"{callback_type}"}}'.encode()
+    ).hexdigest()  # == idempotency_key(callback_type, event.event_id, <the attributes dict>)
     link = _string(message_link(root_uri, event.message_id))
     return (
-        f'{{"data":[{{"type":"{callback_type}","attributes":{_compact(attrs)},'
+        f'{{"data":[{{"type":"{callback_type}","attributes":{attrs},'
         f'"links":{{"message":{link}}},"meta":{{"idempotencyKey":"{key}"}}}}]}}'
     )
 
@@ -162,7 +171,11 @@ def envelope_body(payload_json: str, subscription_id: str, target_id: str) -> st
     identical to serialising the whole object at once, without re-encoding the payload per target).
     Characters SQS refuses (U+FFFE, U+FFFF, lone surrogates) are written as ``\\uXXXX`` escapes: the
     caller escapes ``payload_json`` once per event (``sqs_json``), the ids are escaped here."""
-    return (
-        f'{{"payload":{payload_json},"subscriptionId":{sqs_json(_string(subscription_id))},'
-        f'"targetId":{sqs_json(_string(target_id))}}}'
-    )
+    tail = _TAILS.get((subscription_id, target_id))
+    if tail is None:  # a config's ids repeat envelope after envelope: written once each
+        if len(_TAILS) >= MAX_TAILS:
+            _TAILS.clear()
+        sub, target = sqs_json(_string(subscription_id)), sqs_json(_string(target_id))
+        tail = f',"subscriptionId":{sub},"targetId":{target}}}'
+        _TAILS[(subscription_id, target_id)] = tail
+    return f'{{"payload":{payload_json}{tail}'

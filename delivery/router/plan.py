@@ -17,9 +17,11 @@ attributes) is dead-lettered with ``ENVELOPE_TOO_LARGE``: SQS would refuse it on
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.matching import ClientRoutes, match_event
@@ -95,6 +97,7 @@ class RouteReport:
 
 
 RoutesOrProblem = ClientRoutes | ConfigProblem
+_BODY: Final = operator.itemgetter(3)  # Delivery.body, read in C
 
 
 def _rejected(index: int, rejection: Rejection) -> RecordResult:
@@ -137,9 +140,14 @@ def _event_result(index: int, event: StatusEvent, fate: Fate, reason: str, **ext
 
 def _largest_envelope_bytes(deliveries: tuple[Delivery, ...]) -> int:
     """UTF-8 size of the largest envelope; 0 when all are surely small (a character is at most 4 bytes)."""
-    if 4 * max((len(d.body) for d in deliveries), default=0) <= MAX_ENVELOPE_BYTES:
+    if 4 * max(map(len, map(_BODY, deliveries)), default=0) <= MAX_ENVELOPE_BYTES:
         return 0
     return max(utf8_bytes(d.body) for d in deliveries)
+
+
+# NamedTuples built from a whole tuple in C: the generated ``__new__`` is a Python call per value
+_delivery: Final = functools.partial(tuple.__new__, Delivery)
+_record: Final = functools.partial(tuple.__new__, RecordResult)
 
 
 def plan_record(
@@ -155,24 +163,33 @@ def plan_record(
         base = _event_result(index, event, Fate.FILTERED_OUT, "no_config")
         return _config_problem(base, routes or ConfigProblem(ConfigProblemKind.NOT_FOUND, ""))
     match = match_event(event, routes)
-    if not match.matched:
+    if not match.deliveries:  # == not match.matched
         return _event_result(index, event, Fate.FILTERED_OUT, "no_matching_subscription")
     try:
-        payload = sqs_json(payload_json(event, root_uri))  # once per event, not per envelope
+        payload = payload_json(event, root_uri)
+        # once per event, not per envelope; an ASCII JSON text has nothing SQS refuses (JSON escapes every
+        # control character), and ``isascii`` is O(1) where ``sqs_json`` scans the text
+        payload = payload if payload.isascii() else sqs_json(payload)
     except UnicodeEncodeError as exc:  # a lone surrogate (JSON "\ud800"): no valid UTF-8, SQS refuses it
         message = f"data: contains text that is not valid Unicode ({exc.reason} at position {exc.start})"
         code = ErrorCode.INVALID_EVENT.value
         return _event_result(index, event, Fate.DEAD_LETTERED, code, error_code=code, error_message=message)
+    client_id = event.client_id
     deliveries = tuple(
         [
-            Delivery(event.client_id, sub_id, target_id, envelope_body(payload, sub_id, target_id))
+            _delivery((client_id, sub_id, target_id, envelope_body(payload, sub_id, target_id)))
             for target_id, sub_id in match.deliveries
         ]
     )
-    largest = _largest_envelope_bytes(deliveries)
-    if largest > MAX_ENVELOPE_BYTES:
+    # UTF-8 is measured only when the characters could make MAX_ENVELOPE_BYTES (4 bytes each at most)
+    longest = max([len(d.body) for d in deliveries])
+    if (
+        4 * longest > MAX_ENVELOPE_BYTES
+        and (largest := _largest_envelope_bytes(deliveries)) > MAX_ENVELOPE_BYTES
+    ):
         code = ErrorCode.ENVELOPE_TOO_LARGE.value
         message = f"envelope of {largest} bytes exceeds the {MAX_ENVELOPE_BYTES}-byte limit"
         return _event_result(index, event, Fate.DEAD_LETTERED, code, error_code=code, error_message=message)
-    return _event_result(index, event, Fate.ROUTED, "routed", subscription_ids=match.subscription_ids,
-                         deliveries=deliveries, envelopes_sent=len(deliveries))  # fmt: skip
+    # built whole: this is the common result (every field, in order; the last two: error code, message)
+    fields = (client_id, event.event_id, event.event_type, event.message_id, match.subscription_ids)
+    return _record((index, Fate.ROUTED, "routed", *fields, deliveries, len(deliveries), None, None))

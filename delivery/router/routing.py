@@ -125,7 +125,7 @@ async def _envelope_requests(
             causes.update((index, _cause(exc)) for index, _ in items)
             continue
         for start in range(0, len(items), SEND_BATCH_LIMIT):
-            chunk = items[start : start + SEND_BATCH_LIMIT]
+            chunk = items[start : start + SEND_BATCH_LIMIT] if len(items) > SEND_BATCH_LIMIT else items
             requests.append((url, [d.body for _, d in chunk]))
             owners.append([index for index, _ in chunk])
     return requests, owners
@@ -156,7 +156,10 @@ async def _send_envelopes(deps: RouterDeps, records: list[RecordResult]) -> list
     causes: dict[int, str] = {}
     sent: dict[int, int] = {}
     requests, owners = await _envelope_requests(deps, by_client, causes)
-    _tally(owners, await _send_all(deps.sender, requests), causes, sent)
+    results = await _send_all(deps.sender, requests)
+    if not causes and not any(results):  # every entry accepted (the common case): nothing to tally
+        return records
+    _tally(owners, results, causes, sent)
     if not causes:
         return records  # every planned envelope was sent
     return [
@@ -248,8 +251,9 @@ async def route_events(events: Sequence[RouterInput], deps: RouterDeps) -> Route
     log_callbacks_generated(decoded)
     client_ids = {d.client_id for d in decoded if not isinstance(d, Rejection)}
     routes = await load_routes(deps.configs, deps.routes_cache, client_ids, deps.offload_config_reads)
+    root_uri = deps.message_root_uri
     records = [
-        _plan(i, d, None if isinstance(d, Rejection) else routes[d.client_id], deps.message_root_uri)
+        _plan(i, d, None if isinstance(d, Rejection) else routes[d.client_id], root_uri)
         for i, d in enumerate(decoded)
     ]
     records = await _send_envelopes(deps, records)

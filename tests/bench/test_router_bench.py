@@ -1,7 +1,10 @@
 """Benchmark: router throughput (validate + transform + match + envelope serialisation, in batches of 10,
 queue sends stubbed at our own ``QueueSender`` seam) for a 50-client config set, against a bare
-``json.loads`` + ``json.dumps`` of the same event bodies in the same run. Target: routing <= 5x the bare
-JSON round trip. Best of several interleaved rounds; bounded (a few seconds).
+``json.loads`` + ``json.dumps`` of the same event bodies in the same run. Target: routing <= 3x the bare
+JSON round trip. Each side is timed in CPU time (``time.process_time``: what a round costs the process,
+not how long the shared machine kept it waiting) and wall-clock, best of interleaved rounds; load on a
+shared machine only ever adds time, so the better of the two ratios is asserted (both are printed).
+Bounded (a few seconds).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from tests.router.builders import DictConfigs, channel_event, channel_sub, confi
 
 CLIENTS = 50
 EVENTS = 500
-ROUNDS = 40
+ROUNDS = 60
 BATCH = 10
 
 
@@ -63,21 +66,27 @@ def bodies() -> list[str]:
     return out
 
 
-def best_of_interleaved(first: Callable[[], object], second: Callable[[], object]) -> tuple[float, float]:
-    """Best time of each over ``ROUNDS`` alternating rounds (both see the same machine load); the garbage
-    collector is paused while timing, as ``timeit`` does."""
-    times: tuple[list[float], list[float]] = ([], [])
+def best_of_interleaved(
+    first: Callable[[], object], second: Callable[[], object]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Best (CPU time, wall time) of each over ``ROUNDS`` alternating rounds (both see the same machine
+    load); the garbage collector is paused while timing, as ``timeit`` does."""
+    times: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
     first(), second()  # warm up
     gc.disable()
     try:
         for _ in range(ROUNDS):
             for fn, out in ((first, times[0]), (second, times[1])):
-                started = time.perf_counter()
+                cpu, wall = time.process_time(), time.perf_counter()
                 fn()
-                out.append(time.perf_counter() - started)
+                out.append((time.process_time() - cpu, time.perf_counter() - wall))
     finally:
         gc.enable()
-    return min(times[0]), min(times[1])
+    return best(times[0]), best(times[1])
+
+
+def best(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return min(cpu for cpu, _ in samples), min(wall for _, wall in samples)
 
 
 @pytest.mark.bench
@@ -105,10 +114,13 @@ def test_router_throughput_vs_json_round_trip() -> None:
     finally:
         loop.close()
         logging.getLogger("delivery.router").setLevel(logging.NOTSET)
-    ratio = route_s / bare_s
+    cpu_ratio, wall_ratio = route_s[0] / bare_s[0], route_s[1] / bare_s[1]
+    ratio = min(cpu_ratio, wall_ratio)
     per_event_envelopes = queues.sent / (EVENTS * (ROUNDS + 1))
-    print(f"\nbare json.loads+json.dumps: {EVENTS / bare_s:,.0f} events/s")
+    bare_us = bare_s[0] / EVENTS * 1e6
+    print(f"\nbare json.loads+json.dumps: {EVENTS / bare_s[0]:,.0f} events/CPU-s ({bare_us:.1f} us)")
     print(f"router (validate+transform+match+envelopes, batches of {BATCH}, {CLIENTS} clients): "
-          f"{EVENTS / route_s:,.0f} events/s, {per_event_envelopes:.2f} envelopes/event")  # fmt: skip
-    print(f"ratio router/bare time: {ratio:.2f} (target <= 5.0)")
-    assert ratio <= 5.0
+          f"{EVENTS / route_s[0]:,.0f} events/CPU-s ({route_s[0] / EVENTS * 1e6:.1f} us), "
+          f"{per_event_envelopes:.2f} envelopes/event")  # fmt: skip
+    print(f"ratio router/bare: {ratio:.2f} (target <= 3.0); CPU {cpu_ratio:.2f}, wall-clock {wall_ratio:.2f}")
+    assert ratio <= 3.0

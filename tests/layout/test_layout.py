@@ -40,6 +40,7 @@ PURE_MODULES = (
     "delivery.router.events",
     "delivery.router.fields",
     "delivery.router.validation",
+    "delivery.router.wire",
     "delivery.router.payload",
     "delivery.router.matching",
     "delivery.router.plan",

@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from delivery.router.events import Rejection
-from delivery.router.matching import Match, compile_routes, match_event
+from delivery.router.matching import ClientRoutes, Match, compile_routes, match_event
 from delivery.router.validation import validate_event
-from delivery.router.vocabulary import CallbackType
+from delivery.router.vocabulary import (
+    CHANNEL_STATUSES,
+    CHANNEL_TYPES,
+    MESSAGE_STATUSES,
+    SUPPLIER_STATUSES,
+    CallbackType,
+)
 from tests.router.builders import channel_event, channel_sub, config, message_event, message_sub
 
 
@@ -112,3 +120,38 @@ def test_no_subscriptions_means_no_match() -> None:
     result = match(message_event())
     assert result == Match(CallbackType.MESSAGE_STATUS)
     assert not result.matched
+
+
+MESSAGE_STATUS = st.sampled_from(sorted(MESSAGE_STATUSES))
+CHANNEL_TYPE = st.sampled_from(sorted(CHANNEL_TYPES))
+CHANNEL_STATUS = st.sampled_from(sorted(CHANNEL_STATUSES))
+SUPPLIER_STATUS = st.sampled_from(sorted(SUPPLIER_STATUSES))
+message_data = st.fixed_dictionaries(
+    {"messageStatus": MESSAGE_STATUS}, optional={"previousMessageStatus": MESSAGE_STATUS}
+).map(lambda data: message_event(**data))
+channel_data = st.fixed_dictionaries(
+    {"channel": CHANNEL_TYPE, "channelStatus": CHANNEL_STATUS, "supplierStatus": SUPPLIER_STATUS},
+    optional={"previousChannelStatus": CHANNEL_STATUS, "previousSupplierStatus": SUPPLIER_STATUS},
+).map(lambda data: channel_event(**data))
+ROUTES = compile_routes(  # one routes object for every example: its memo fills up across them
+    config(
+        "client-a",
+        [
+            message_sub("m-1", ["DELIVERED", "FAILED"], ["t-1"]),
+            message_sub("m-2", ["FAILED", "SENDING"], ["t-1", "t-2"]),
+            channel_sub("c-1", "NHSAPP", ["DELIVERED"], ["read", "delivered"], ["t-2"]),
+            channel_sub("c-2", "NHSAPP", [], ["failed"], ["t-3"]),
+            channel_sub("c-3", "SMS", ["FAILED", "SENDING"], [], ["t-1", "t-3"]),
+        ],
+    )
+)
+
+
+@given(st.lists(message_data | channel_data, min_size=1, max_size=20))
+def test_remembered_matches_equal_matches_evaluated_afresh(events: list[dict[str, Any]]) -> None:
+    for event in events:
+        valid = validate_event(event)
+        assert not isinstance(valid, Rejection), valid
+        fresh = ClientRoutes(ROUTES.client_id, ROUTES.message_rules, ROUTES.channel_rules)  # empty memo
+        assert match_event(valid, ROUTES) == match_event(valid, fresh)
+        assert match_event(valid, ROUTES) == match_event(valid, fresh)  # now both remembered

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-PURE = ["vocabulary", "events", "fields", "validation", "payload", "matching", "plan"]
+PURE = ["vocabulary", "events", "fields", "validation", "wire", "payload", "matching", "plan"]
 IO_LIBRARIES = ("boto3", "botocore", "aiohttp", "redis")
 
 

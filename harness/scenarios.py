@@ -185,7 +185,7 @@ class Scenario:
         env = dict(os.environ)
         if self.env.aws_endpoint_url:
             env.update(
-                AWS_ENDPOINT_URL=self.env.aws_endpoint_url,
+                self.env.aws_env(),  # AWS_ENDPOINT_URL, and AWS_ENDPOINT_URL_SQS when SQS is served apart
                 AWS_ACCESS_KEY_ID="testing",
                 AWS_SECRET_ACCESS_KEY="testing",  # moto's fake credentials
                 AWS_DEFAULT_REGION=self.env.region,

@@ -46,8 +46,9 @@ def aws_client(service: str, env: Environment) -> Any:
         "region_name": env.region,
         "config": Config(max_pool_connections=MAX_POOL_CONNECTIONS, retries={"mode": "standard"}),
     }
-    if env.aws_endpoint_url:
-        kwargs["endpoint_url"] = env.aws_endpoint_url
+    endpoint_url = env.endpoint_for(service)  # SQS may be served apart (the local stack's fauxqs)
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
         if not os.environ.get("AWS_ACCESS_KEY_ID"):
             kwargs.update(aws_access_key_id="testing", aws_secret_access_key="testing")  # moto
     return boto3.client(service, **kwargs)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.environment import Environment
+from harness.wiring import DEFAULT_SQS
 from loadtests.targets import LoadTarget, targets_of_config
 
 LOCAL = "local"
@@ -97,6 +98,7 @@ class LocalStackHandle:
     """The embedded stack owned by this (master or standalone) Locust process."""
 
     fixtures_dir: Path = DEFAULT_FIXTURES_DIR
+    sqs: str = DEFAULT_SQS
     stack: Any = field(default=None)
 
     def start(self) -> Environment:
@@ -104,7 +106,7 @@ class LocalStackHandle:
 
         if not self.fixtures_dir.is_dir():
             raise LoadEnvironmentError(f"load fixtures directory {self.fixtures_dir} does not exist")
-        self.stack = LocalStack(StackOptions(fixtures_dir=self.fixtures_dir, with_router=False))
+        self.stack = LocalStack(StackOptions(fixtures_dir=self.fixtures_dir, with_router=False, sqs=self.sqs))
         env: Environment = self.stack.start()
         return env
 

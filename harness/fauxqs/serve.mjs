@@ -4,8 +4,12 @@
 //
 // fauxqs's own entry points (`fauxqs` CLI, startFauxqs) always listen on 0.0.0.0; the project's servers bind
 // loopback only, so this builds fauxqs's app with its public `buildApp` and listens on 127.0.0.1 itself.
+// Its queue URLs name the request's host (http://127.0.0.1:PORT/000000000000/NAME, as moto's do) rather than
+// fauxqs's default http://sqs.REGION.localhost:PORT/..., so a queue URL is also a reachable endpoint: the
+// store is built here with no host (SqsStore is not in the package's exports; the version is pinned).
 // Readiness: GET /health. SIGTERM/SIGINT close the server and exit 0.
 import { buildApp } from "fauxqs";
+import { SqsStore } from "./node_modules/fauxqs/dist/sqs/sqsStore.js";
 
 const LOOPBACK = "127.0.0.1";
 const [portArg, region = "eu-west-2"] = process.argv.slice(2);
@@ -15,7 +19,9 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   process.exit(2);
 }
 
-const app = buildApp({ logger: false, defaultRegion: region });
+const sqsStore = new SqsStore();
+sqsStore.host = "";
+const app = buildApp({ logger: false, defaultRegion: region, stores: { sqsStore } });
 await app.listen({ port, host: LOOPBACK });
 const bound = app.server.address();
 if (bound === null || typeof bound === "string" || bound.address !== LOOPBACK) {

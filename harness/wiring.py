@@ -41,6 +41,7 @@ class StackOptions:
     with_worker: bool = True
     startup_timeout_s: float = 60.0
     receive_wait_s: int = 1
+    worker_max_batch: int = 10  # `callbacks worker --max-batch`: messages per pipeline batch (its default)
     sqs: str = DEFAULT_SQS  # one of SQS_EMULATORS
 
 
@@ -129,6 +130,8 @@ def worker_argv(clients: Sequence[ClientQueues], prefix: str, options: StackOpti
         prefix,
         "--wait-s",
         str(options.receive_wait_s),
+        "--max-batch",
+        str(options.worker_max_batch),
     ]
     for queues in clients:
         argv += ["--client", queues.client_id]

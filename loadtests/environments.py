@@ -21,6 +21,10 @@ from loadtests.targets import LoadTarget, targets_of_config
 
 LOCAL = "local"
 DEFAULT_FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "loadtests"
+# The load stack's worker takes up to this many messages per pipeline batch while receives come back full
+# (one gate admission, config lookup and settle round per target then cover five SQS receives): ~20 % less
+# worker CPU per message at 600 msg/s than the worker's default of 10, and half the Redis CPU (issue 18).
+LOAD_WORKER_MAX_BATCH = 50
 MAX_POOL_CONNECTIONS = 64
 
 
@@ -106,7 +110,13 @@ class LocalStackHandle:
 
         if not self.fixtures_dir.is_dir():
             raise LoadEnvironmentError(f"load fixtures directory {self.fixtures_dir} does not exist")
-        self.stack = LocalStack(StackOptions(fixtures_dir=self.fixtures_dir, with_router=False, sqs=self.sqs))
+        options = StackOptions(
+            fixtures_dir=self.fixtures_dir,
+            with_router=False,
+            sqs=self.sqs,
+            worker_max_batch=LOAD_WORKER_MAX_BATCH,
+        )
+        self.stack = LocalStack(options)
         env: Environment = self.stack.start()
         return env
 

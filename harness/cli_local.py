@@ -1,11 +1,13 @@
 """``callbacks local up`` and ``callbacks demo``: the embedded local stack from the command line.
 
-    callbacks local up [--state-dir DIR] [--sqs moto-fast|moto]
+    callbacks local up [--state-dir DIR] [--sqs fauxqs|moto-fast|moto]
                                              start everything on loopback, print the URLs, run until Ctrl-C
     callbacks demo [--stay] [--state-dir DIR] push a demo mix through every scenario and print a summary
 
-``--state-dir`` keeps logs, certificates and ``environment.toml`` (usable with
-``pytest -m integration --callbacks-env=DIR/environment.toml`` while the stack runs).
+``--sqs`` picks the SQS emulator (``harness.wiring.SQS_EMULATORS``); a missing one (no Node.js, fauxqs not
+installed) is one line naming the fix, exit 2. ``--state-dir`` keeps logs, certificates and
+``environment.toml`` (usable with ``pytest -m integration --callbacks-env=DIR/environment.toml`` while the
+stack runs).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from harness.fauxqs_server import EmulatorMissing
+from harness.wiring import DEFAULT_SQS, SQS_EMULATORS
 
 DEMO_BUDGET_S = 45.0
 
@@ -37,10 +42,10 @@ def register(subparsers: Any) -> None:
     )
     up.add_argument(
         "--sqs",
-        choices=("moto-fast", "moto"),
-        default="moto-fast",
-        help="SQS emulator: moto with O(1) deletes (default; ~10-40x stock moto under a backlog) or moto "
-        "as shipped (to rule out the patch when a scenario behaves oddly)",
+        choices=SQS_EMULATORS,
+        default=DEFAULT_SQS,
+        help=f"SQS emulator (default {DEFAULT_SQS}): fauxqs (npm, Node.js; `make fauxqs` installs it), "
+        "moto with O(1) deletes, or moto as shipped (to rule out an emulator when a scenario behaves oddly)",
     )
     up.set_defaults(handler=run_up)
 
@@ -62,10 +67,10 @@ def _sigterm_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _start(state_dir: Path | None, fixtures_dir: Path | None = None, sqs: str = "moto-fast") -> Any:
+def _start(state_dir: Path | None, fixtures_dir: Path | None = None, sqs: str = DEFAULT_SQS) -> Any:
     from harness.local_stack import LocalStack, StackOptions
 
-    _say("starting the local stack (Valkey, moto, mock webhook x2, router, worker)...")
+    _say(f"starting the local stack (Valkey, moto, SQS on {sqs}, mock webhook x2, router, worker)...")
     options = StackOptions(state_dir=state_dir, sqs=sqs)
     if fixtures_dir is not None:
         if not fixtures_dir.is_dir():
@@ -104,6 +109,9 @@ def run_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _say("stopping...")
         return 0
+    except EmulatorMissing as exc:  # a setup mistake: one line naming the fix
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a start-up failure: say what and where the logs are
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -126,6 +134,9 @@ def run_demo(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _say("stopping...")
         return 130
+    except EmulatorMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # start-up or fixture problems: one clear line, logs stay in --state-dir
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ TOML layout (every key except the queue URLs of the clients is optional)::
     name = "staging"
     region = "eu-west-2"
     aws_endpoint_url = "http://127.0.0.1:4566"   # omit for real AWS
+    sqs_endpoint_url = "http://127.0.0.1:4567"   # optional: SQS served apart (default: aws_endpoint_url)
     inbound_queue_url = "https://sqs.../callbacks-staging-inbound-event-queue"
     inbound_dlq_url = "https://sqs.../callbacks-staging-inbound-event-dlq-queue"
     mock_url = "https://mock.example"            # webhook base URL (callback path = /<targetId>)
@@ -72,6 +73,7 @@ class Environment:
     inbound_queue_url: str | None = None
     inbound_dlq_url: str | None = None
     aws_endpoint_url: str | None = None  # None = real AWS
+    sqs_endpoint_url: str | None = None  # SQS served apart from the rest of AWS (None = aws_endpoint_url)
     mock_url: str | None = None
     mock_admin_url: str | None = None
     redis_url: str | None = None
@@ -81,6 +83,19 @@ class Environment:
     capabilities: frozenset[str] = frozenset()
     roles: tuple[tuple[str, str], ...] = ()  # (role, client id), sorted
     extra: tuple[tuple[str, str], ...] = field(default=())  # free-form strings (e.g. mtls_required_mock_url)
+
+    def endpoint_for(self, service: str) -> str | None:
+        """The endpoint a boto3 client for ``service`` uses (None = AWS's own)."""
+        if service == "sqs" and self.sqs_endpoint_url:
+            return self.sqs_endpoint_url
+        return self.aws_endpoint_url
+
+    def aws_env(self) -> dict[str, str]:
+        """Variables that point a boto3 process at this environment's endpoints (empty for real AWS)."""
+        env = {"AWS_ENDPOINT_URL": self.aws_endpoint_url} if self.aws_endpoint_url else {}
+        if self.sqs_endpoint_url:
+            env["AWS_ENDPOINT_URL_SQS"] = self.sqs_endpoint_url
+        return env
 
     @property
     def client_ids(self) -> tuple[str, ...]:
@@ -139,8 +154,8 @@ class Environment:
 def _to_document(env: Environment) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": env.name, "region": env.region}
     for key in (
-        "aws_endpoint_url", "inbound_queue_url", "inbound_dlq_url", "mock_url", "mock_admin_url",
-        "redis_url", "config_location", "metrics_log_path",
+        "aws_endpoint_url", "sqs_endpoint_url", "inbound_queue_url", "inbound_dlq_url", "mock_url",
+        "mock_admin_url", "redis_url", "config_location", "metrics_log_path",
     ):  # fmt: skip
         value = getattr(env, key)
         if value is not None:
@@ -157,7 +172,8 @@ def _to_document(env: Environment) -> dict[str, Any]:
 
 
 _OPTIONAL_STRINGS = (
-    "aws_endpoint_url", "inbound_queue_url", "inbound_dlq_url", "mock_url", "mock_admin_url", "redis_url",
+    "aws_endpoint_url", "sqs_endpoint_url", "inbound_queue_url", "inbound_dlq_url", "mock_url",
+    "mock_admin_url", "redis_url",
     "config_location", "metrics_log_path",
 )  # fmt: skip
 

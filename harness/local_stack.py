@@ -27,6 +27,7 @@ import boto3
 from harness import wiring
 from harness.children import MockInfo, start_mock, wait_mock
 from harness.environment import CAPABILITIES, Environment
+from harness.fauxqs_server import FauxqsServer, sqs_env_for
 from harness.mock_admin import MockAdmin
 from harness.moto_server import MotoServer
 from harness.processes import ManagedProcess
@@ -64,6 +65,7 @@ class LocalStack:
         self.state_dir = self.options.state_dir or Path(".")
         self.redis: RedisServer | None = None
         self.moto: MotoServer | None = None
+        self.fauxqs: FauxqsServer | None = None  # the SQS endpoint when options.sqs == "fauxqs"
         self.children: dict[str, ManagedProcess] = {}
         self.mocks: dict[str, MockInfo] = {}
         self.provisioned: Provisioned | None = None
@@ -98,13 +100,17 @@ class LocalStack:
             for name, mtls in (("mock", "optional"), ("mock-required", "required"))
         }
         self.children.update({name: proc for name, (proc, _) in pending.items()})
-        # assigned before starting, so stop() also stops the one that started if the other fails
+        # assigned before starting, so stop() also stops the ones that started if another fails
         self.redis, self.moto = (
             RedisServer(workdir=self._subdir("redis")),
-            MotoServer(workdir=self._subdir("moto"), sqs=self.options.sqs),
+            MotoServer(workdir=self._subdir("moto"), sqs=wiring.moto_variant(self.options.sqs)),
         )
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            started: list[Future[Any]] = [pool.submit(self.redis.start), pool.submit(self.moto.start)]
+        servers: list[Any] = [self.redis, self.moto]
+        if self.options.sqs == "fauxqs":
+            self.fauxqs = FauxqsServer(workdir=self._subdir("fauxqs"), region=REGION)
+            servers.append(self.fauxqs)
+        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+            started: list[Future[Any]] = [pool.submit(server.start) for server in servers]
         for future in started:
             future.result()  # re-raise a start failure
         timeout_s = self.options.startup_timeout_s
@@ -128,10 +134,21 @@ class LocalStack:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    @property
+    def sqs_url(self) -> str:
+        """Where SQS is served: fauxqs, or moto with the rest of AWS."""
+        assert self.moto is not None
+        return self.fauxqs.url if self.fauxqs is not None else self.moto.url
+
+    def aws_env(self) -> dict[str, str]:
+        """The AWS variables of every child: moto for AWS, plus fauxqs's endpoint for SQS alone."""
+        assert self.moto is not None
+        return {**self.moto.env(REGION), **(sqs_env_for(self.fauxqs.url) if self.fauxqs else {})}
+
     def _boto(self, service: str) -> Any:
         assert self.moto is not None
         return boto3.client(
-            service, region_name=REGION, endpoint_url=self.moto.url,
+            service, region_name=REGION, endpoint_url=self.sqs_url if service == "sqs" else self.moto.url,
             aws_access_key_id="testing", aws_secret_access_key="testing",
         )  # fmt: skip
 
@@ -155,7 +172,7 @@ class LocalStack:
         assert self.moto is not None
         assert self.redis is not None
         assert self.provisioned is not None
-        env = wiring.pipeline_env(self.moto.env(REGION), self.redis.url, self.provisioned, self.options)
+        env = wiring.pipeline_env(self.aws_env(), self.redis.url, self.provisioned, self.options)
         if self.options.with_router:
             argv = wiring.router_argv(self.provisioned, self.prefix, self.options)
             self.children["router"] = ManagedProcess(argv, log_path=self.state_dir / "router.log", env=env)
@@ -179,6 +196,7 @@ class LocalStack:
             inbound_queue_url=p.inbound_queue_url if self.options.with_router else None,
             inbound_dlq_url=p.inbound_dlq_url,
             aws_endpoint_url=self.moto.url,
+            sqs_endpoint_url=self.fauxqs.url if self.fauxqs is not None else None,
             mock_url=self.mocks["mock"].url,
             mock_admin_url=self.mocks["mock"].admin_url,
             redis_url=self.redis.url,
@@ -218,10 +236,10 @@ class LocalStack:
                 _signal_group(proc, signal.SIGTERM)
             for proc in procs:
                 proc.close()
-        for server in (self.moto, self.redis):
+        for server in (self.fauxqs, self.moto, self.redis):
             if server is not None:
                 server.stop()
-        self.moto = self.redis = None
+        self.fauxqs, self.moto, self.redis = None, None, None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

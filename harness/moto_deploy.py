@@ -13,6 +13,7 @@ group.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -65,6 +66,8 @@ def stack_parameters(code_bucket: str, redis_url: str, certs_bucket: str, mtls: 
 class DeployedLocalStack(LocalStack):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # CloudFormation on moto creates the queues in moto: SQS stays there (never a second endpoint)
+        self.options = dataclasses.replace(self.options, sqs=wiring.moto_variant(self.options.sqs))
         self.stack_name = f"callbacks-moto-{self.run_id}"
         self.env_name = f"m{self.run_id}"
         self.outputs: dict[str, str] = {}

@@ -37,7 +37,7 @@ def _ready(url: str) -> bool:
         return False
 
 
-SQS_EMULATORS = ("moto-fast", "moto")
+MOTO_VARIANTS = ("moto-fast", "moto")  # the local stack's choices: wiring.SQS_EMULATORS
 _MODULES = {"moto-fast": "harness.moto_sqs_patch", "moto": "moto.server"}
 
 
@@ -49,7 +49,7 @@ class MotoServer(LoopbackServer):
 
     def __init__(self, workdir: Path | None = None, sqs: str = "moto-fast") -> None:
         if sqs not in _MODULES:
-            raise ValueError(f"sqs emulator {sqs!r}: expected one of {', '.join(SQS_EMULATORS)}")
+            raise ValueError(f"sqs emulator {sqs!r}: expected one of {', '.join(MOTO_VARIANTS)}")
         super().__init__(workdir, tmp_prefix="callbacks-moto-")
         self.sqs = sqs
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.wiring import DEFAULT_SQS, SQS_EMULATORS
+
 
 @dataclass(frozen=True, slots=True)
 class Option:
@@ -39,6 +41,10 @@ OPTIONS: tuple[Option, ...] = (
         "--callbacks-keep-state", "callbacks_keep_state", "CALLBACKS_KEEP_STATE", "",
         "directory where the local stack keeps its logs and environment.toml (default: a temp dir)",
     ),
+    Option(
+        "--callbacks-sqs", "callbacks_sqs", "CALLBACKS_SQS", DEFAULT_SQS,
+        f"the local stack's SQS emulator: {', '.join(SQS_EMULATORS)}",
+    ),
 )  # fmt: skip
 
 
@@ -48,6 +54,7 @@ class HarnessOptions:
     timeout_scale: float = 1.0
     startup_timeout_s: float = 60.0
     state_dir: str | None = None
+    sqs: str = DEFAULT_SQS
 
     @property
     def is_local(self) -> bool:
@@ -83,6 +90,9 @@ def resolve(get_option: Callable[[str], object], environ: Mapping[str, str]) -> 
     env = raw["callbacks_env"].strip() or "local"
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", env) and not env.endswith(".toml"):
         problems.append(f"callbacks_env: expected 'local', a name or a path to a .toml file, got {env!r}")
+    sqs = raw["callbacks_sqs"].strip()
+    if sqs not in SQS_EMULATORS:
+        problems.append(f"callbacks_sqs: expected one of {', '.join(SQS_EMULATORS)}, got {sqs!r}")
     if problems:
         raise OptionError("; ".join(problems))
     return HarnessOptions(
@@ -90,4 +100,5 @@ def resolve(get_option: Callable[[str], object], environ: Mapping[str, str]) -> 
         timeout_scale=numbers["callbacks_timeout_scale"],
         startup_timeout_s=numbers["callbacks_startup_timeout"],
         state_dir=raw["callbacks_keep_state"] or None,
+        sqs=sqs,
     )

@@ -52,6 +52,8 @@ def checks_for(env: Environment) -> list[Check]:
         checks.append(("mock webhook (mock_url)", env.mock_url, tcp_problem))
     if env.aws_endpoint_url:
         checks.append(("AWS endpoint (aws_endpoint_url)", env.aws_endpoint_url, tcp_problem))
+    if env.sqs_endpoint_url:
+        checks.append(("SQS endpoint (sqs_endpoint_url)", env.sqs_endpoint_url, tcp_problem))
     if env.redis_url:
         checks.append(("Redis/Valkey (redis_url)", env.redis_url, tcp_problem))
     return checks

@@ -24,9 +24,10 @@ from harness.waits import eventually
 def aws_client(env: Environment, service: str) -> Any:
     """A boto3 client for the environment (explicit fake credentials when pointed at a local endpoint)."""
     kwargs: dict[str, Any] = {"region_name": env.region}
-    if env.aws_endpoint_url:
+    endpoint_url = env.endpoint_for(service)
+    if endpoint_url:
         kwargs.update(
-            endpoint_url=env.aws_endpoint_url,
+            endpoint_url=endpoint_url,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )

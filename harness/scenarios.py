@@ -184,8 +184,10 @@ class Scenario:
         ]  # fmt: skip
         env = dict(os.environ)
         if self.env.aws_endpoint_url:
+            for key in [k for k in env if k.startswith("AWS_ENDPOINT_URL")]:
+                del env[key]  # only this environment's endpoints (no stale service-specific one)
             env.update(
-                AWS_ENDPOINT_URL=self.env.aws_endpoint_url,
+                self.env.aws_env(),  # AWS_ENDPOINT_URL, and AWS_ENDPOINT_URL_SQS when SQS is served apart
                 AWS_ACCESS_KEY_ID="testing",
                 AWS_SECRET_ACCESS_KEY="testing",  # moto's fake credentials
                 AWS_DEFAULT_REGION=self.env.region,

@@ -29,7 +29,7 @@ def open_environment(options: HarnessOptions, run_id: str) -> Iterator[Environme
         return
     state_dir = Path(options.state_dir) / run_id if options.state_dir else None
     stack_options = StackOptions(
-        state_dir=state_dir, run_id=run_id, startup_timeout_s=options.startup_timeout_s
+        state_dir=state_dir, run_id=run_id, startup_timeout_s=options.startup_timeout_s, sqs=options.sqs
     )
     with LocalStack(stack_options) as stack:
         yield stack.environment

@@ -18,6 +18,7 @@ def url_lines(stack: LocalStack) -> list[str]:
         f"  mock, mTLS required    {required}/<targetId>  (admin {required_admin}/)",
         f"  Valkey (gate)          {env.redis_url}",
         f"  AWS (moto)             {env.aws_endpoint_url}  region {env.region}",
+        f"  SQS ({stack.options.sqs + ')':<18} {env.endpoint_for('sqs')}",
         f"  client configs         {env.config_location}",
         f"  inbound queue          {env.inbound_queue_url}",
         f"  inbound DLQ            {env.inbound_dlq_url}",

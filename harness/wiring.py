@@ -24,6 +24,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = REPO_ROOT / "fixtures" / "clients"
 
 CLIENTS_PER_WORKER = 16
+# The local stack's SQS: fauxqs (npm, harness/fauxqs_server.py) or moto's server, patched or as shipped.
+SQS_EMULATORS = ("fauxqs", "moto-fast", "moto")
+DEFAULT_SQS = "fauxqs"
 APPLICATIONS_FIXTURE = "applications.json"  # optional {clientId: applicationId} beside the client configs
 
 
@@ -38,7 +41,15 @@ class StackOptions:
     with_worker: bool = True
     startup_timeout_s: float = 60.0
     receive_wait_s: int = 1
-    sqs: str = "moto-fast"  # moto_server.SQS_EMULATORS
+    worker_max_batch: int = 10  # `callbacks worker --max-batch`: messages per pipeline batch (its default)
+    sqs: str = DEFAULT_SQS  # one of SQS_EMULATORS
+
+
+def moto_variant(sqs: str) -> str:
+    """The moto server the stack runs for S3/SSM/Secrets Manager (and SQS unless ``sqs`` is fauxqs)."""
+    if sqs not in SQS_EMULATORS:
+        raise ValueError(f"sqs emulator {sqs!r}: expected one of {', '.join(SQS_EMULATORS)}")
+    return "moto-fast" if sqs == "fauxqs" else sqs
 
 
 def mint_certs(certs_dir: Path) -> None:
@@ -119,6 +130,8 @@ def worker_argv(clients: Sequence[ClientQueues], prefix: str, options: StackOpti
         prefix,
         "--wait-s",
         str(options.receive_wait_s),
+        "--max-batch",
+        str(options.worker_max_batch),
     ]
     for queues in clients:
         argv += ["--client", queues.client_id]

@@ -22,6 +22,7 @@ from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment as LocustEnvironment
 from locust.runners import MasterRunner, WorkerRunner
 
+from harness.wiring import DEFAULT_SQS, SQS_EMULATORS
 from loadtests import environments, webui
 from loadtests.profiles import PROFILES, Profile, choose_profile, schedule_of
 from loadtests.run import Coordinator, PublishContext
@@ -102,6 +103,13 @@ def add_arguments(parser: LocustArgumentParser) -> None:
         default=str(environments.DEFAULT_FIXTURES_DIR),
         env_var="CALLBACKS_LOAD_FIXTURES",
         help="client configs the local stack serves",
+    )
+    group.add_argument(
+        "--load-sqs",
+        default=DEFAULT_SQS,
+        choices=SQS_EMULATORS,
+        env_var="CALLBACKS_SQS",
+        help="the local stack's SQS emulator",
     )
     group.add_argument(
         "--drain-timeout",

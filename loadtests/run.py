@@ -128,8 +128,13 @@ class Coordinator:
     def prepare(self) -> None:
         """Resolve the environment and the targets now, so a bad setup fails before any load."""
         if self.options.callbacks_env == environments.LOCAL:
-            self.stack = environments.LocalStackHandle(Path(self.options.load_fixtures))
-            logger.info("starting the embedded local stack (fixtures %s)", self.options.load_fixtures)
+            fixtures = Path(self.options.load_fixtures)
+            self.stack = environments.LocalStackHandle(fixtures, self.options.load_sqs)
+            logger.info(
+                "starting the embedded local stack (fixtures %s, SQS on %s)",
+                self.options.load_fixtures,
+                self.options.load_sqs,
+            )
             self.env = self.stack.start()
             self.options.callbacks_env = str(self.stack.environment_file)  # what workers read
             logger.info("local stack up: %s", self.stack.stack.status_line())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,25 @@ def test_toml_round_trip_keeps_every_field(tmp_path: Path) -> None:
     path.write_text(env.to_toml(), encoding="utf-8")
     assert Environment.from_toml(path) == env
     assert Environment.from_toml(env.to_toml()) == env
+
+
+def test_sqs_may_have_its_own_endpoint() -> None:
+    split = dataclasses.replace(
+        _env(), aws_endpoint_url="http://127.0.0.1:1", sqs_endpoint_url="http://127.0.0.1:2"
+    )
+    assert Environment.from_toml(split.to_toml()) == split
+    assert (split.endpoint_for("sqs"), split.endpoint_for("s3")) == (
+        "http://127.0.0.1:2",
+        "http://127.0.0.1:1",
+    )
+    assert split.aws_env() == {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+        "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:2",
+    }
+    one = dataclasses.replace(split, sqs_endpoint_url=None)
+    assert one.endpoint_for("sqs") == one.endpoint_for("logs") == "http://127.0.0.1:1"
+    assert one.aws_env() == {"AWS_ENDPOINT_URL": "http://127.0.0.1:1"}
+    assert _env().aws_env() == {}  # real AWS: boto3 resolves its own endpoints
 
 
 def test_real_aws_has_no_endpoint_and_derives_capabilities() -> None:

@@ -22,7 +22,7 @@ from harness.queues import Queues
 
 
 def _ports(env: Environment) -> list[int]:
-    urls = [env.mock_url, env.mock_admin_url, env.aws_endpoint_url, env.redis_url,
+    urls = [env.mock_url, env.mock_admin_url, env.aws_endpoint_url, env.sqs_endpoint_url, env.redis_url,
             env.get_extra("mtls_required_mock_url")]  # fmt: skip
     return [int(urllib.parse.urlsplit(u).port or 0) for u in urls if u]
 
@@ -43,6 +43,12 @@ def test_stack_provisions_configs_pins_credentials_and_stops_cleanly(tmp_path: P
         with urllib.request.urlopen(f"{env.mock_admin_url}/credentials", timeout=5) as resp:
             registered = json.loads(resp.read())
         assert f"/{mtls['targetId']}" in registered
+        # SQS on its own endpoint (the default emulator, fauxqs); every queue lives there, not on moto
+        assert env.sqs_endpoint_url
+        assert env.sqs_endpoint_url != env.aws_endpoint_url
+        assert all(c.delivery_queue_url.startswith(env.sqs_endpoint_url) for c in env.clients)
+        assert stack.aws_env()["AWS_ENDPOINT_URL_SQS"] == env.sqs_endpoint_url
+        assert stack.aws_env()["AWS_ENDPOINT_URL"] == env.aws_endpoint_url
         queues = Queues(env, stack.run_id)
         try:
             assert all(queues.depth(c.delivery_queue_url) == (0, 0) for c in env.clients)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.options import OptionError, resolve
+from harness.wiring import DEFAULT_SQS
 
 
 def _no_flags(_dest: str) -> object:
@@ -48,3 +49,15 @@ def test_a_name_refers_to_the_environments_directory(tmp_path) -> None:
     )
     opts = resolve(_no_flags, {"CALLBACKS_ENV": "/x/y.toml"})
     assert str(opts.environment_file(tmp_path)) == "/x/y.toml"
+
+
+def test_the_local_stacks_sqs_emulator_is_an_option() -> None:
+    assert resolve(_no_flags, {}).sqs == DEFAULT_SQS
+    assert resolve(_no_flags, {"CALLBACKS_SQS": "moto-fast"}).sqs == "moto-fast"
+    assert (
+        resolve(lambda dest: {"callbacks_sqs": "moto"}.get(dest), {"CALLBACKS_SQS": "fauxqs"}).sqs == "moto"
+    )
+    with pytest.raises(
+        OptionError, match="callbacks_sqs: expected one of fauxqs, moto-fast, moto, got 'sqlite'"
+    ):
+        resolve(_no_flags, {"CALLBACKS_SQS": "sqlite"})

@@ -1,10 +1,11 @@
 """The README's "Try it" lines, run as printed against a ``callbacks local up`` stack.
 
-They run from a fresh clone layout (the tracked files in a new directory, plus the project's ``.venv``),
-through ``bash -c``. The one substitution: the state directory ``/tmp/cb`` becomes a per-test directory, so
-parallel runs on one machine do not share a stack. Scenario commands get ``-k`` (one scenario) and
-``-p no:xdist`` appended (they choose tests, not the rootdir that the ``--callbacks-env`` form is about).
-The last test stops the stack in the middle of a scenario run: the run names it once, the rest fail fast.
+They run from a fresh clone layout (the tracked files in a new directory, plus what ``make install`` adds:
+the project's ``.venv`` and fauxqs's ``node_modules``), through ``bash -c``. The one substitution: the state
+directory ``/tmp/cb`` becomes a per-test directory, so parallel runs on one machine do not share a stack.
+Scenario commands get ``-k`` (one scenario) and ``-p no:xdist`` appended (they choose tests, not the rootdir
+that the ``--callbacks-env`` form is about). The last test stops the stack in the middle of a scenario run:
+the run names it once, the rest fail fast.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, root / name)
     (root / ".venv").symlink_to(VENV)
+    # what `make install` adds beside the venv: the SQS emulator's npm packages (harness/fauxqs)
+    (root / "harness" / "fauxqs" / "node_modules").symlink_to(REPO / "harness" / "fauxqs" / "node_modules")
     return root
 
 

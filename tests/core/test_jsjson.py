@@ -187,7 +187,7 @@ _plain_json = st.recursive(
 
 
 @given(st.dictionaries(st.text(), _plain_json, max_size=5))
-def test_the_c_encoder_path_writes_what_stringify_writes_for_plain_numbers(payload: dict[str, object]) -> None:
+def test_the_c_encoder_writes_what_stringify_writes_for_plain_numbers(payload: dict[str, object]) -> None:
     assert serialise_payload(payload, plain_numbers=True) == serialise_payload(payload)
 
 

@@ -12,8 +12,10 @@ Every malformed body raises ``PoisonMessage`` with a reason that says exactly wh
 from __future__ import annotations
 
 import json
+import json.encoder
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +67,17 @@ _DECODER = json.JSONDecoder(
     parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float
 )  # built once, not per call (json.loads kwargs)
 _PLAIN_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+# the C encoder behind ``_PLAIN_ENCODER.encode``, built once (``encode`` builds one per call)
+_make_c_encoder = getattr(json.encoder, "c_make_encoder", None)  # None without CPython's _json
+_C_ENCODER: Callable[[object, int], Sequence[str]] | None = (
+    _make_c_encoder(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    if _make_c_encoder is not None
+    else None
+)
+
+
+def _plain_json(value: dict[str, Any]) -> str:
+    return "".join(_C_ENCODER(value, 0)) if _C_ENCODER is not None else _PLAIN_ENCODER.encode(value)
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")  # json.loads already joined every valid pair
 
 
@@ -122,7 +135,7 @@ def _optional_str(item: dict[str, Any], section: str, name: str) -> str | None:
 def serialise_payload(payload: dict[str, Any], *, plain_numbers: bool = False) -> bytes:
     """``JSON.stringify(payload)`` as UTF-8 (the exact bytes that are signed and sent). ``plain_numbers``:
     every number in ``payload`` is an integer of at most 15 characters (the C encoder then writes it)."""
-    text = _PLAIN_ENCODER.encode(payload) if plain_numbers else stringify(payload)
+    text = _plain_json(payload) if plain_numbers else stringify(payload)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: escaped, as JSON.stringify does (well-formed stringify)

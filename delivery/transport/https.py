@@ -16,16 +16,22 @@ Egress (SPEC P15): ``egress`` (default: deny every non-public address) is checke
 anything else (userinfo, IP literals, numeric forms, loopback names) and by the connector on every new
 connection after DNS resolution; a refusal is a permanent ``EGRESS_DENIED`` failure and sends no byte.
 
+Requests travel on connections the pool's connector opened (so the checks above apply to each) and are
+then driven directly (``delivery.transport.wire``): one write, one parsed answer, no aiohttp request objects.
+
 Missing or unreadable TLS material raises :class:`~delivery.transport.material.TlsMaterialError` (not a
 network problem: the caller requeues, SPEC P9).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from dataclasses import dataclass
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
+from yarl import URL
 
 from delivery.models import HttpResult, OutgoingRequest, TlsIdentity, TransportFailure
 from delivery.transport.contexts import ContextEntry, SslContexts
@@ -34,6 +40,7 @@ from delivery.transport.material import MISSING_S3_MESSAGE, TlsMaterial, TlsMate
 from delivery.transport.pinning import CONNECTION_NOTE, ConnectionNote, PeerTls, PinnedConnector
 from delivery.transport.provider import TlsProvider
 from delivery.transport.tls_errors import Phase, failure, failure_from_exception
+from delivery.transport.wire import WireConnection, request_head
 
 EXCERPT_BYTES = 4096
 DRAIN_LIMIT_BYTES = 65_536
@@ -42,20 +49,23 @@ PoolKey = tuple[TlsIdentity, int, tuple[str, ...]]
 FastKey = tuple[bool, tuple[str, ...]]
 
 
-async def read_bounded(
-    content: aiohttp.StreamReader, keep_bytes: int, limit_bytes: int
-) -> tuple[bytes, bool]:
-    """Read at most ``limit_bytes``, keeping the first ``keep_bytes``; returns (kept, reached end)."""
-    kept = bytearray()
-    total = 0
-    while total < limit_bytes:
-        chunk = await content.read(min(65_536, limit_bytes - total))
-        if not chunk:
-            return bytes(kept), True
-        total += len(chunk)
-        if len(kept) < keep_bytes:
-            kept += chunk[: keep_bytes - len(kept)]
-    return bytes(kept), content.at_eof()
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    """What the request line and the pools need from one endpoint URL (parsed once per URL)."""
+
+    url: URL
+    origin: str
+    host_header: str
+    target: str
+
+
+def _endpoint(url: str) -> _Endpoint:
+    parsed = URL(url)
+    host = parsed.raw_host or ""
+    host = f"[{host}]" if ":" in host else host
+    port = parsed.port
+    host_header = host if port in (None, 443) else f"{host}:{port}"
+    return _Endpoint(parsed, f"{host}:{port}", host_header, parsed.raw_path_qs or "/")
 
 
 class HttpsTransport:
@@ -89,6 +99,9 @@ class HttpsTransport:
         self._fast: dict[FastKey, tuple[TlsMaterial | None, aiohttp.ClientSession]] = {}
         self._retired: list[aiohttp.ClientSession] = []
         self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._idle: dict[tuple[aiohttp.ClientSession, str], list[WireConnection]] = {}
+        self._open: set[WireConnection] = set()
         self._has_client_source = bool(tls and tls.settings.has_client_source)
         self._has_ca_source = bool(tls and tls.settings.has_ca_source)
         self._closed = False
@@ -119,6 +132,10 @@ class HttpsTransport:
 
     async def close(self) -> None:
         self._closed = True
+        for conn in list(self._open):
+            conn.close()
+        self._open.clear()
+        self._idle.clear()
         sessions = [*self._sessions.values(), *self._retired]
         self._sessions.clear()
         self._fast.clear()
@@ -178,6 +195,9 @@ class HttpsTransport:
         """Sessions built on an older context of the same identity: stop using them (closed at close())."""
         for key in [k for k in self._sessions if k[0] == entry.identity and k[1] != entry.version]:
             self._retired.append(self._sessions.pop(key))
+        for pool_key in [k for k in self._idle if k[0] in self._retired]:
+            for conn in self._idle.pop(pool_key):
+                self._forget(conn)
         self._fast = {k: v for k, v in self._fast.items() if v[1] not in self._retired}
 
     def _new_session(self, entry: ContextEntry, pins: tuple[str, ...]) -> aiohttp.ClientSession:
@@ -207,50 +227,98 @@ class HttpsTransport:
         self, session: aiohttp.ClientSession, request: OutgoingRequest, started_s: float, budget_s: float
     ) -> tuple[HttpResult | TransportFailure, Phase | None]:
         """One POST; the phase is returned only with a failure (it says whether a retry can help)."""
+        try:
+            endpoint = self._endpoint_of(request.url)
+            head = request_head("POST", endpoint.target, endpoint.host_header, request.headers, len(request.body))
+        except ValueError as exc:  # a URL or header the request line cannot carry: nothing was sent
+            return failure("EINVALIDURL", f"invalid URL: {exc}", _elapsed_ms(started_s)), None
         note = ConnectionNote()
         token = CONNECTION_NOTE.set(note)
+        conn: WireConnection | None = None
         started = False
         try:
-            async with session.post(
-                request.url,
-                data=request.body,
-                headers=request.headers,
-                allow_redirects=False,
-                timeout=self._timeout(budget_s, request.connect_timeout_s),
-            ) as response:
-                started = True
-                return await self._result(response, note, started_s), None
-        except _NETWORK_ERRORS as exc:
+            async with asyncio.timeout(budget_s):
+                conn = self._checkout(session, endpoint.origin)
+                if conn is None:
+                    conn = await self._connect(session, endpoint, budget_s, request.connect_timeout_s)
+                response = await conn.exchange(
+                    head + request.body, keep_bytes=self._excerpt_bytes, limit_bytes=DRAIN_LIMIT_BYTES
+                )
+            started = True
+            self._checkin(session, endpoint.origin, conn, reusable=response.complete)
+            kept = response.kept if not 200 <= response.status < 300 else b""
+            result = HttpResult(
+                status=response.status,
+                retry_after=response.retry_after,
+                body_excerpt=kept.decode("utf-8", "replace") if kept else "",
+                elapsed_ms=_elapsed_ms(started_s),
+                new_connection=note.new_connection,
+            )
+            return result, None
+        except Exception as exc:  # network, TLS, pinning, egress, timeouts, malformed answers
+            self._discard(conn)
+            started = started or (conn is not None and conn.response_started)
             phase = Phase(note.new_connection, started, request.connect_timeout_s, request.timeout_s)
             return failure_from_exception(exc, phase, _elapsed_ms(started_s)), phase
-        except ValueError as exc:  # e.g. a URL aiohttp cannot use
-            return failure("EINVALIDURL", f"invalid URL: {exc}", _elapsed_ms(started_s)), None
         finally:
             CONNECTION_NOTE.reset(token)
 
-    async def _result(
-        self, response: aiohttp.ClientResponse, note: ConnectionNote, started_s: float
-    ) -> HttpResult:
-        keep_bytes = 0 if 200 <= response.status < 300 else self._excerpt_bytes
-        length = response.content_length
+    def _endpoint_of(self, url: str) -> _Endpoint:
+        endpoint = self._endpoints.get(url)
+        if endpoint is None:
+            endpoint = _endpoint(url)
+            if len(self._endpoints) < 4096:
+                self._endpoints[url] = endpoint
+        return endpoint
+
+    def _checkout(self, session: aiohttp.ClientSession, origin: str) -> WireConnection | None:
+        """The most recently used idle connection to ``origin`` that is still open and not expired."""
+        idle = self._idle.get((session, origin))
+        while idle:
+            conn = idle.pop()
+            if conn.usable and conn.loop.time() - conn.idle_since_s < self._keepalive_timeout_s:
+                return conn
+            self._forget(conn)
+        return None
+
+    def _checkin(
+        self, session: aiohttp.ClientSession, origin: str, conn: WireConnection, *, reusable: bool
+    ) -> None:
+        if not reusable or not conn.usable or self._closed or session in self._retired:
+            self._forget(conn)
+            return
+        conn.idle_since_s = conn.loop.time()
+        self._idle.setdefault((session, origin), []).append(conn)
+
+    async def _connect(
+        self, session: aiohttp.ClientSession, endpoint: _Endpoint, budget_s: float, connect_s: float
+    ) -> WireConnection:
+        """A new connection from the pool's connector (DNS, egress, TLS, pinning happen there)."""
+        connector = session.connector
+        if connector is None:
+            raise RuntimeError("HttpsTransport session has no connector")
+        loop = asyncio.get_running_loop()
+        req = aiohttp.ClientRequest("POST", endpoint.url, loop=loop, session=session)
         try:
-            if (
-                length is not None and length <= DRAIN_LIMIT_BYTES
-            ):  # the common case: one read, as bare aiohttp
-                kept, at_end = (await response.read())[:keep_bytes], True
-            else:
-                kept, at_end = await read_bounded(response.content, keep_bytes, DRAIN_LIMIT_BYTES)
-        except _NETWORK_ERRORS:  # the status is what counts; the body was a courtesy
-            kept, at_end = b"", False
-        if not at_end:
-            response.close()  # do not return a half-read connection to the pool
-        return HttpResult(
-            status=response.status,
-            retry_after=response.headers.get("Retry-After"),
-            body_excerpt=kept.decode("utf-8", "replace") if kept else "",
-            elapsed_ms=_elapsed_ms(started_s),
-            new_connection=note.new_connection,
-        )
+            handle = await connector.connect(req, [], self._timeout(budget_s, connect_s))
+        except TimeoutError as exc:  # the connect+handshake bound (the total deadline cancels, not this)
+            raise aiohttp.ConnectionTimeoutError(f"Connection timeout to host {endpoint.url}") from exc
+        protocol = handle.protocol
+        transport = protocol.transport if protocol is not None else None
+        if transport is None:
+            handle.close()
+            raise aiohttp.ServerDisconnectedError("connection closed while opening")
+        conn = WireConnection(handle, transport, loop)
+        self._open.add(conn)
+        return conn
+
+    def _discard(self, conn: WireConnection | None) -> None:
+        if conn is not None:
+            self._forget(conn)
+
+    def _forget(self, conn: WireConnection) -> None:
+        self._open.discard(conn)
+        conn.close()
 
 
 def _stale_connection(result: HttpResult | TransportFailure, phase: Phase) -> bool:

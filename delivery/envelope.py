@@ -78,6 +78,8 @@ _C_ENCODER: Callable[[object, int], Sequence[str]] | None = (
 
 def _plain_json(value: dict[str, Any]) -> str:
     return "".join(_C_ENCODER(value, 0)) if _C_ENCODER is not None else _PLAIN_ENCODER.encode(value)
+
+
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")  # json.loads already joined every valid pair
 
 

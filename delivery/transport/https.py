@@ -27,17 +27,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
-from yarl import URL
 
 from delivery.models import HttpResult, OutgoingRequest, TlsIdentity, TransportFailure
 from delivery.transport.contexts import ContextEntry, SslContexts
 from delivery.transport.egress import EGRESS_DENIED, EgressPolicy
 from delivery.transport.material import MISSING_S3_MESSAGE, TlsMaterial, TlsMaterialError
 from delivery.transport.pinning import CONNECTION_NOTE, ConnectionNote, PeerTls, PinnedConnector
+from delivery.transport.pool import WirePool
 from delivery.transport.provider import TlsProvider
 from delivery.transport.tls_errors import Phase, failure, failure_from_exception
 from delivery.transport.wire import WireConnection, request_head
@@ -47,25 +46,6 @@ DRAIN_LIMIT_BYTES = 65_536
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 PoolKey = tuple[TlsIdentity, int, tuple[str, ...]]
 FastKey = tuple[bool, tuple[str, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class _Endpoint:
-    """What the request line and the pools need from one endpoint URL (parsed once per URL)."""
-
-    url: URL
-    origin: str
-    host_header: str
-    target: str
-
-
-def _endpoint(url: str) -> _Endpoint:
-    parsed = URL(url)
-    host = parsed.raw_host or ""
-    host = f"[{host}]" if ":" in host else host
-    port = parsed.port
-    host_header = host if port in (None, 443) else f"{host}:{port}"
-    return _Endpoint(parsed, f"{host}:{port}", host_header, parsed.raw_path_qs or "/")
 
 
 class HttpsTransport:
@@ -99,9 +79,7 @@ class HttpsTransport:
         self._fast: dict[FastKey, tuple[TlsMaterial | None, aiohttp.ClientSession]] = {}
         self._retired: list[aiohttp.ClientSession] = []
         self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
-        self._endpoints: dict[str, _Endpoint] = {}
-        self._idle: dict[tuple[aiohttp.ClientSession, str], list[WireConnection]] = {}
-        self._open: set[WireConnection] = set()
+        self._wire = WirePool(keepalive_timeout_s)
         self._has_client_source = bool(tls and tls.settings.has_client_source)
         self._has_ca_source = bool(tls and tls.settings.has_ca_source)
         self._closed = False
@@ -132,10 +110,7 @@ class HttpsTransport:
 
     async def close(self) -> None:
         self._closed = True
-        for conn in list(self._open):
-            conn.close()
-        self._open.clear()
-        self._idle.clear()
+        self._wire.close()
         sessions = [*self._sessions.values(), *self._retired]
         self._sessions.clear()
         self._fast.clear()
@@ -195,9 +170,7 @@ class HttpsTransport:
         """Sessions built on an older context of the same identity: stop using them (closed at close())."""
         for key in [k for k in self._sessions if k[0] == entry.identity and k[1] != entry.version]:
             self._retired.append(self._sessions.pop(key))
-        for pool_key in [k for k in self._idle if k[0] in self._retired]:
-            for conn in self._idle.pop(pool_key):
-                self._forget(conn)
+        self._wire.retire(self._retired)
         self._fast = {k: v for k, v in self._fast.items() if v[1] not in self._retired}
 
     def _new_session(self, entry: ContextEntry, pins: tuple[str, ...]) -> aiohttp.ClientSession:
@@ -228,8 +201,10 @@ class HttpsTransport:
     ) -> tuple[HttpResult | TransportFailure, Phase | None]:
         """One POST; the phase is returned only with a failure (it says whether a retry can help)."""
         try:
-            endpoint = self._endpoint_of(request.url)
-            head = request_head("POST", endpoint.target, endpoint.host_header, request.headers, len(request.body))
+            endpoint = self._wire.endpoint(request.url)
+            head = request_head(
+                "POST", endpoint.target, endpoint.host_header, request.headers, len(request.body)
+            )
         except ValueError as exc:  # a URL or header the request line cannot carry: nothing was sent
             return failure("EINVALIDURL", f"invalid URL: {exc}", _elapsed_ms(started_s)), None
         note = ConnectionNote()
@@ -238,14 +213,16 @@ class HttpsTransport:
         started = False
         try:
             async with asyncio.timeout(budget_s):
-                conn = self._checkout(session, endpoint.origin)
+                conn = self._wire.checkout(session, endpoint.origin)
                 if conn is None:
-                    conn = await self._connect(session, endpoint, budget_s, request.connect_timeout_s)
+                    bounds = self._timeout(budget_s, request.connect_timeout_s)
+                    conn = await self._wire.connect(session, endpoint, bounds)
                 response = await conn.exchange(
                     head + request.body, keep_bytes=self._excerpt_bytes, limit_bytes=DRAIN_LIMIT_BYTES
                 )
             started = True
-            self._checkin(session, endpoint.origin, conn, reusable=response.complete)
+            reusable = response.complete and not self._closed and session not in self._retired
+            self._wire.checkin(session, endpoint.origin, conn, reusable=reusable)
             kept = response.kept if not 200 <= response.status < 300 else b""
             result = HttpResult(
                 status=response.status,
@@ -256,69 +233,12 @@ class HttpsTransport:
             )
             return result, None
         except Exception as exc:  # network, TLS, pinning, egress, timeouts, malformed answers
-            self._discard(conn)
+            self._wire.discard(conn)
             started = started or (conn is not None and conn.response_started)
             phase = Phase(note.new_connection, started, request.connect_timeout_s, request.timeout_s)
             return failure_from_exception(exc, phase, _elapsed_ms(started_s)), phase
         finally:
             CONNECTION_NOTE.reset(token)
-
-    def _endpoint_of(self, url: str) -> _Endpoint:
-        endpoint = self._endpoints.get(url)
-        if endpoint is None:
-            endpoint = _endpoint(url)
-            if len(self._endpoints) < 4096:
-                self._endpoints[url] = endpoint
-        return endpoint
-
-    def _checkout(self, session: aiohttp.ClientSession, origin: str) -> WireConnection | None:
-        """The most recently used idle connection to ``origin`` that is still open and not expired."""
-        idle = self._idle.get((session, origin))
-        while idle:
-            conn = idle.pop()
-            if conn.usable and conn.loop.time() - conn.idle_since_s < self._keepalive_timeout_s:
-                return conn
-            self._forget(conn)
-        return None
-
-    def _checkin(
-        self, session: aiohttp.ClientSession, origin: str, conn: WireConnection, *, reusable: bool
-    ) -> None:
-        if not reusable or not conn.usable or self._closed or session in self._retired:
-            self._forget(conn)
-            return
-        conn.idle_since_s = conn.loop.time()
-        self._idle.setdefault((session, origin), []).append(conn)
-
-    async def _connect(
-        self, session: aiohttp.ClientSession, endpoint: _Endpoint, budget_s: float, connect_s: float
-    ) -> WireConnection:
-        """A new connection from the pool's connector (DNS, egress, TLS, pinning happen there)."""
-        connector = session.connector
-        if connector is None:
-            raise RuntimeError("HttpsTransport session has no connector")
-        loop = asyncio.get_running_loop()
-        req = aiohttp.ClientRequest("POST", endpoint.url, loop=loop, session=session)
-        try:
-            handle = await connector.connect(req, [], self._timeout(budget_s, connect_s))
-        except TimeoutError as exc:  # the connect+handshake bound (the total deadline cancels, not this)
-            raise aiohttp.ConnectionTimeoutError(f"Connection timeout to host {endpoint.url}") from exc
-        protocol = handle.protocol
-        transport = protocol.transport if protocol is not None else None
-        if transport is None:
-            handle.close()
-            raise aiohttp.ServerDisconnectedError("connection closed while opening")
-        conn = WireConnection(handle, transport, loop)
-        self._open.add(conn)
-        return conn
-
-    def _discard(self, conn: WireConnection | None) -> None:
-        if conn is not None:
-            self._forget(conn)
-
-    def _forget(self, conn: WireConnection) -> None:
-        self._open.discard(conn)
-        conn.close()
 
 
 def _stale_connection(result: HttpResult | TransportFailure, phase: Phase) -> bool:

@@ -44,7 +44,9 @@ class WireResponse:
     consumed: int  # bytes of the buffer this answer used
 
 
-def request_head(method: str, target: str, host: str, headers: tuple[tuple[str, str], ...], length: int) -> bytes:
+def request_head(
+    method: str, target: str, host: str, headers: tuple[tuple[str, str], ...], length: int
+) -> bytes:
     """Request line and headers; a CR, LF or NUL in any of them is refused (no header injection)."""
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
     for name, value in headers:
@@ -78,9 +80,8 @@ def _head(buffer: bytearray, start: int) -> tuple[int, bool, dict[str, str], int
             raise WireProtocolError(f"bad header line {line[:80]!r}")
         key = name.decode("latin-1").lower()
         text = value.strip().decode("latin-1")
-        if key in headers and key in ("content-length", "transfer-encoding"):
-            if headers[key] != text:
-                raise WireProtocolError(f"conflicting {key} headers")
+        if key in ("content-length", "transfer-encoding") and headers.get(key, text) != text:
+            raise WireProtocolError(f"conflicting {key} headers")
         headers.setdefault(key, text)
     return int(match.group(2)), match.group(1) == b"1", headers, end + 4
 
@@ -120,6 +121,26 @@ def parse_response(
     buffer: bytearray, *, keep_bytes: int, limit_bytes: int, at_eof: bool
 ) -> WireResponse | None:
     """One final answer from the start of ``buffer``, or None while more bytes are needed."""
+    head = _final_head(buffer, at_eof)
+    if head is None:
+        return None
+    status, http11, headers, body_start = head
+    reusable = http11 and "close" not in headers.get("connection", "").lower()
+    retry_after = headers.get("retry-after")
+    if status in (204, 304):
+        return WireResponse(status, retry_after, b"", reusable, body_start)
+    body = _body(buffer, headers, body_start, keep_bytes, limit_bytes)
+    if body is None:
+        if at_eof and ("transfer-encoding" in headers or "content-length" in headers):
+            raise ServerDisconnected("Server disconnected")
+        if not at_eof:
+            return None
+        body = bytes(buffer[body_start : body_start + keep_bytes]), len(buffer), False  # ended by the close
+    kept, end, whole = body
+    return WireResponse(status, retry_after, kept[:keep_bytes], whole and reusable, end)
+
+
+def _final_head(buffer: bytearray, at_eof: bool) -> tuple[int, bool, dict[str, str], int] | None:
     start = 0
     while True:
         head = _head(buffer, start)
@@ -127,45 +148,35 @@ def parse_response(
             if at_eof:
                 raise ServerDisconnected("Server disconnected")
             return None
-        status, http11, headers, body_start = head
-        if 100 <= status < 200 and status != 101:
-            start = body_start  # an interim answer (100 Continue, 103 Early Hints): the real one follows
-            continue
-        break
-    if status == 101:
-        raise WireProtocolError("unexpected 101 Switching Protocols")
-    reusable = http11 and "close" not in headers.get("connection", "").lower()
-    retry_after = headers.get("retry-after")
-    if status in (204, 304):
-        return WireResponse(status, retry_after, b"", reusable, body_start)
+        status = head[0]
+        if status == 101:
+            raise WireProtocolError("unexpected 101 Switching Protocols")
+        if status >= 200:
+            return head
+        start = head[3]  # an interim answer (100 Continue, 103 Early Hints): the real one follows
+
+
+def _body(
+    buffer: bytearray, headers: dict[str, str], start: int, keep_bytes: int, limit_bytes: int
+) -> tuple[bytes, int, bool] | None:
+    """(kept bytes, offset after what was read, whole body read), or None while more bytes are needed
+    (an unframed body: until the connection ends or ``limit_bytes`` arrived)."""
     encoding = headers.get("transfer-encoding", "").lower()
     if encoding:
         if encoding.rsplit(",", 1)[-1].strip() != "chunked":
             raise WireProtocolError(f"unsupported transfer-encoding {encoding!r}")
-        body = _chunked(buffer, body_start, limit_bytes)
-        if body is None:
-            if at_eof:
-                raise ServerDisconnected("Server disconnected")
-            return None
-        data, end, whole = body
-        return WireResponse(status, retry_after, data[:keep_bytes], whole and reusable, end)
+        return _chunked(buffer, start, limit_bytes)
+    have = len(buffer) - start
     length_text = headers.get("content-length")
-    if length_text is not None:
-        if not length_text.isdigit():
-            raise WireProtocolError(f"bad content-length {length_text!r}")
-        length = int(length_text)
-        have = len(buffer) - body_start
-        if have >= length:
-            kept = bytes(buffer[body_start : body_start + min(length, keep_bytes)])
-            return WireResponse(status, retry_after, kept, reusable, body_start + length)
-        if have >= limit_bytes or at_eof:  # more than we read: the connection is closed after
-            if at_eof:
-                raise ServerDisconnected("Server disconnected")
-            return WireResponse(status, retry_after, bytes(buffer[body_start : body_start + keep_bytes]), False, len(buffer))
-        return None
-    have = len(buffer) - body_start  # no framing: the body ends with the connection
-    if at_eof or have >= limit_bytes:
-        return WireResponse(status, retry_after, bytes(buffer[body_start : body_start + keep_bytes]), False, len(buffer))
+    if length_text is None:
+        return None if have < limit_bytes else (bytes(buffer[start : start + keep_bytes]), len(buffer), False)
+    if not length_text.isdigit():
+        raise WireProtocolError(f"bad content-length {length_text!r}")
+    length = int(length_text)
+    if have >= length:
+        return bytes(buffer[start : start + min(length, keep_bytes)]), start + length, True
+    if have >= limit_bytes:  # longer than we read: the connection is closed after
+        return bytes(buffer[start : start + keep_bytes]), len(buffer), False
     return None
 
 
@@ -194,7 +205,8 @@ class WireConnection(asyncio.Protocol):
     async def exchange(self, data: bytes, *, keep_bytes: int, limit_bytes: int) -> WireResponse:
         self.response_started = False
         self._keep, self._limit = keep_bytes, limit_bytes
-        waiter = self._waiter = self.loop.create_future()
+        waiter: asyncio.Future[WireResponse] = self.loop.create_future()
+        self._waiter = waiter
         try:
             self.transport.write(data)
             self._parse()
@@ -222,7 +234,7 @@ class WireConnection(asyncio.Protocol):
                 self._parse()
             finally:
                 if not waiter.done():
-                    waiter.set_exception(exc if exc is not None else ServerDisconnected("Server disconnected"))
+                    waiter.set_exception(exc or ServerDisconnected("Server disconnected"))
         self.close()
 
     def close(self) -> None:

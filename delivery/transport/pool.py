@@ -1,0 +1,113 @@
+"""Idle keep-alive connections per (aiohttp session, origin), driven by ``delivery.transport.wire``.
+
+A session stands for one TLS identity, material version and pin set (``delivery.transport.https``), so a
+connection is only ever reused for requests that would have opened it the same way. New connections come from
+the session's connector (DNS, egress policy, TLS, SPKI pinning, its connection limit); the most recently used
+idle one is taken first, and one idle longer than the keep-alive timeout, closed by the server, or holding
+unexpected bytes is closed instead of reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiohttp
+from yarl import URL
+
+from delivery.transport.wire import WireConnection
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """What the request line and the pools need from one endpoint URL (parsed once per URL)."""
+
+    url: URL
+    origin: str
+    host_header: str
+    target: str
+
+
+def endpoint_of(url: str) -> Endpoint:
+    parsed = URL(url)
+    host = parsed.raw_host or ""
+    host = f"[{host}]" if ":" in host else host
+    port = parsed.port
+    host_header = host if port in (None, 443) else f"{host}:{port}"
+    return Endpoint(parsed, f"{host}:{port}", host_header, parsed.raw_path_qs or "/")
+
+
+class WirePool:
+    def __init__(self, keepalive_timeout_s: float) -> None:
+        self._keepalive_timeout_s = keepalive_timeout_s
+        self._endpoints: dict[str, Endpoint] = {}
+        self._idle: dict[tuple[aiohttp.ClientSession, str], list[WireConnection]] = {}
+        self._open: set[WireConnection] = set()
+
+    def endpoint(self, url: str) -> Endpoint:
+        found = self._endpoints.get(url)
+        if found is None:
+            found = endpoint_of(url)
+            if len(self._endpoints) < 4096:
+                self._endpoints[url] = found
+        return found
+
+    def checkout(self, session: aiohttp.ClientSession, origin: str) -> WireConnection | None:
+        """The most recently used idle connection to ``origin`` that is still open and not expired."""
+        idle = self._idle.get((session, origin))
+        while idle:
+            conn = idle.pop()
+            if conn.usable and conn.loop.time() - conn.idle_since_s < self._keepalive_timeout_s:
+                return conn
+            self.discard(conn)
+        return None
+
+    def checkin(
+        self, session: aiohttp.ClientSession, origin: str, conn: WireConnection, *, reusable: bool
+    ) -> None:
+        if not reusable or not conn.usable:
+            self.discard(conn)
+            return
+        conn.idle_since_s = conn.loop.time()
+        self._idle.setdefault((session, origin), []).append(conn)
+
+    async def connect(
+        self, session: aiohttp.ClientSession, endpoint: Endpoint, bounds: aiohttp.ClientTimeout
+    ) -> WireConnection:
+        """A new connection from the session's connector (DNS, egress, TLS, pinning happen there)."""
+        connector = session.connector
+        if connector is None:
+            raise RuntimeError("session has no connector")
+        loop = asyncio.get_running_loop()
+        req = aiohttp.ClientRequest("POST", endpoint.url, loop=loop, session=session)
+        try:
+            handle = await connector.connect(req, [], bounds)
+        except TimeoutError as exc:  # the connect+handshake bound (a total deadline cancels instead)
+            raise aiohttp.ConnectionTimeoutError(f"Connection timeout to host {endpoint.url}") from exc
+        protocol = handle.protocol
+        transport = protocol.transport if protocol is not None else None
+        if transport is None:
+            handle.close()
+            raise aiohttp.ServerDisconnectedError("connection closed while opening")
+        conn = WireConnection(handle, transport, loop)
+        self._open.add(conn)
+        return conn
+
+    def discard(self, conn: WireConnection | None) -> None:
+        if conn is not None:
+            self._open.discard(conn)
+            conn.close()
+
+    def retire(self, sessions: Iterable[aiohttp.ClientSession]) -> None:
+        """Close the idle connections of sessions no longer in use (their in-flight ones close after use)."""
+        retired = set(sessions)
+        for key in [k for k in self._idle if k[0] in retired]:
+            for conn in self._idle.pop(key):
+                self.discard(conn)
+
+    def close(self) -> None:
+        for conn in list(self._open):
+            conn.close()
+        self._open.clear()
+        self._idle.clear()

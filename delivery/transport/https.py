@@ -237,6 +237,9 @@ class HttpsTransport:
             started = started or (conn is not None and conn.response_started)
             phase = Phase(note.new_connection, started, request.connect_timeout_s, request.timeout_s)
             return failure_from_exception(exc, phase, _elapsed_ms(started_s)), phase
+        except BaseException:  # cancelled mid-exchange: the connection's state is unknown
+            self._wire.discard(conn)
+            raise
         finally:
             CONNECTION_NOTE.reset(token)
 

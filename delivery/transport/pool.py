@@ -4,7 +4,9 @@ A session stands for one TLS identity, material version and pin set (``delivery.
 connection is only ever reused for requests that would have opened it the same way. New connections come from
 the session's connector (DNS, egress policy, TLS, SPKI pinning, its connection limit); the most recently used
 idle one is taken first, and one idle longer than the keep-alive timeout, closed by the server, or holding
-unexpected bytes is closed instead of reused.
+unexpected bytes is closed instead of reused. The connector counts the connections driven here (idle ones
+too) against its limit, so when a session is at its limit a new connection first closes the session's
+longest-idle one (which aiohttp's own pool would not have counted).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class WirePool:
         self._keepalive_timeout_s = keepalive_timeout_s
         self._endpoints: dict[str, Endpoint] = {}
         self._idle: dict[tuple[aiohttp.ClientSession, str], list[WireConnection]] = {}
-        self._open: set[WireConnection] = set()
+        self._open: dict[WireConnection, aiohttp.ClientSession] = {}  # every driven connection, by session
 
     def endpoint(self, url: str) -> Endpoint:
         found = self._endpoints.get(url)
@@ -79,6 +81,8 @@ class WirePool:
         connector = session.connector
         if connector is None:
             raise RuntimeError("session has no connector")
+        if connector.limit:
+            self._make_room(session, connector.limit)
         loop = asyncio.get_running_loop()
         req = aiohttp.ClientRequest("POST", endpoint.url, loop=loop, session=session)
         try:
@@ -91,12 +95,23 @@ class WirePool:
             handle.close()
             raise aiohttp.ServerDisconnectedError("connection closed while opening")
         conn = WireConnection(handle, transport, loop)
-        self._open.add(conn)
+        self._open[conn] = session
         return conn
+
+    def _make_room(self, session: aiohttp.ClientSession, limit: int) -> None:
+        """At the session's limit, close its longest-idle connection (idle ones hold connector slots)."""
+        for conn in [c for c in self._open if c.closed]:
+            del self._open[conn]
+        if sum(1 for s in self._open.values() if s is session) < limit:
+            return
+        lists = [idle for (owner, _origin), idle in self._idle.items() if owner is session and idle]
+        if lists:
+            oldest = min(lists, key=lambda idle: idle[0].idle_since_s)
+            self.discard(oldest.pop(0))
 
     def discard(self, conn: WireConnection | None) -> None:
         if conn is not None:
-            self._open.discard(conn)
+            self._open.pop(conn, None)
             conn.close()
 
     def retire(self, sessions: Iterable[aiohttp.ClientSession]) -> None:

@@ -20,6 +20,7 @@ from delivery.transport.wire import (
     parse_response,
     request_head,
 )
+from tests.transport.conftest import LOOPBACK
 from tests.transport.peers import request, server_context
 
 
@@ -238,3 +239,28 @@ async def test_garbage_is_a_protocol_error_and_the_connection_is_dropped(
     assert isinstance(good, HttpResult)
     assert good.new_connection
     assert scripted.connections == [["/garbage"], ["/chunked"]]
+
+
+async def test_an_idle_connection_gives_way_when_the_pool_is_at_its_limit(
+    scripted: Scripted, tls_ca: trustme.CA, tls_server_cert: trustme.LeafCert
+) -> None:
+    """Driven connections hold connector slots even when idle: a new origin at the limit closes the
+    longest-idle one instead of waiting for a slot that never frees."""
+    other = Scripted()
+    server = await asyncio.start_server(
+        lambda r, w: _handle(other, r, w), "127.0.0.1", 0, ssl=server_context(tls_server_cert)
+    )
+    other.port = server.sockets[0].getsockname()[1]
+    transport = HttpsTransport(
+        extra_ca_pem=tls_ca.cert_pem.bytes().decode(), egress=LOOPBACK, max_connections_per_pool=1
+    )
+    try:
+        async with server:
+            first = await transport.send(request(_url(scripted, "/chunked")))
+            second = await transport.send(request(_url(other, "/chunked"), timeout_s=3.0))
+            third = await transport.send(request(_url(scripted, "/chunked"), timeout_s=3.0))
+    finally:
+        await transport.close()
+    assert [r.status if isinstance(r, HttpResult) else r for r in (first, second, third)] == [200, 200, 200]
+    assert scripted.connections == [["/chunked"], ["/chunked"]]  # its idle connection made way for `other`
+    assert other.connections == [["/chunked"]]

@@ -209,7 +209,8 @@ class WireConnection(asyncio.Protocol):
         self._waiter = waiter
         try:
             self.transport.write(data)
-            self._parse()
+            if self.buffer or self._eof:  # bytes that came before the request (a stale connection)
+                self._parse()
             return await waiter
         finally:
             self._waiter = None

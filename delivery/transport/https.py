@@ -110,7 +110,7 @@ class HttpsTransport:
 
     async def close(self) -> None:
         self._closed = True
-        self._wire.close()
+        await self._wire.close()
         sessions = [*self._sessions.values(), *self._retired]
         self._sessions.clear()
         self._fast.clear()

@@ -46,6 +46,7 @@ class WirePool:
         self._endpoints: dict[str, Endpoint] = {}
         self._idle: dict[tuple[aiohttp.ClientSession, str], list[WireConnection]] = {}
         self._open: dict[WireConnection, aiohttp.ClientSession] = {}  # every driven connection, by session
+        self._live: set[WireConnection] = set()  # not yet lost (a TLS close finishes asynchronously)
 
     def endpoint(self, url: str) -> Endpoint:
         found = self._endpoints.get(url)
@@ -96,6 +97,8 @@ class WirePool:
             raise aiohttp.ServerDisconnectedError("connection closed while opening")
         conn = WireConnection(handle, transport, loop)
         self._open[conn] = session
+        self._live.add(conn)
+        conn.lost.add_done_callback(lambda _: self._live.discard(conn))
         return conn
 
     def _make_room(self, session: aiohttp.ClientSession, limit: int) -> None:
@@ -121,8 +124,12 @@ class WirePool:
             for conn in self._idle.pop(key):
                 self.discard(conn)
 
-    def close(self) -> None:
+    async def close(self, wait_s: float = 2.0) -> None:
+        """Close every connection and wait (bounded) until their TLS shutdowns are done."""
         for conn in list(self._open):
             conn.close()
         self._open.clear()
         self._idle.clear()
+        pending = [conn.lost for conn in self._live if not conn.lost.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=wait_s)

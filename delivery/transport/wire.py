@@ -196,6 +196,7 @@ class WireConnection(asyncio.Protocol):
         self._keep = 0
         self._limit = 0
         self._eof = False
+        self.lost: asyncio.Future[None] = loop.create_future()  # done once the transport is gone
         transport.set_protocol(self)
 
     @property
@@ -229,6 +230,8 @@ class WireConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._eof = True
+        if not self.lost.done():
+            self.lost.set_result(None)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             try:

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from delivery.backoff import decide
 from delivery.classify import classify
+from delivery.config.client import CallbackTarget
 from delivery.errors import SigningError
 from delivery.gate.limiter import Limiter, Once, TargetLimits
 from delivery.models import HttpResult, OutgoingRequest, TransportFailure
@@ -81,22 +82,58 @@ def busy_deferred(routed: Routed, ctx: AttemptContext) -> Decided:
     return Decided(routed.message, outcome, routed.target_id, routed.envelope.correlation_id)
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What every request to one target shares (derived once per config object, not per delivery)."""
+
+    url: str
+    target_id: str
+    mtls: bool
+    spki_pins: tuple[str, ...]
+    timeout_s: float
+    connect_timeout_s: float
+
+
+_SHAPES: dict[tuple[int, float], tuple[CallbackTarget, _Shape]] = {}
+_MAX_SHAPES = 1024
+
+
+def _shape(target: CallbackTarget, request_timeout_s: float) -> _Shape:
+    key = (id(target), request_timeout_s)
+    hit = _SHAPES.get(key)
+    if hit is not None and hit[0] is target:  # the same config object (a reload builds new ones)
+        return hit[1]
+    delivery = target.delivery
+    shape = _Shape(
+        url=target.invocation_endpoint,
+        target_id=target.target_id,
+        mtls=delivery.mtls.enabled,
+        spki_pins=delivery.mtls.cert_pinning.pins,
+        timeout_s=float(delivery.timeout_seconds or request_timeout_s),
+        connect_timeout_s=float(delivery.connect_timeout_seconds or DEFAULT_CONNECT_TIMEOUT_S),
+    )
+    if len(_SHAPES) >= _MAX_SHAPES:
+        _SHAPES.clear()
+    _SHAPES[key] = (target, shape)
+    return shape
+
+
 def sign(routed: Routed, application_id: str, *, now_ms: int, request_timeout_s: float) -> Signed:
     """The exact bytes to send, with the headers the target's signing settings ask for."""
     envelope, target = routed.envelope, routed.target
     webhook_id = envelope.idempotency_key or routed.message.message_id  # stable across retries (P2)
     body = envelope.payload_bytes
     headers = signed_headers(target, application_id, body, webhook_id, now_ms / 1000)
-    delivery = target.delivery
+    shape = _shape(target, request_timeout_s)
     request = OutgoingRequest(
-        url=target.invocation_endpoint,
-        headers=headers,
-        body=body,
-        target_id=target.target_id,
-        mtls=delivery.mtls.enabled,
-        spki_pins=delivery.mtls.cert_pinning.pins,
-        timeout_s=float(delivery.timeout_seconds or request_timeout_s),
-        connect_timeout_s=float(delivery.connect_timeout_seconds or DEFAULT_CONNECT_TIMEOUT_S),
+        shape.url,
+        headers,
+        body,
+        shape.target_id,
+        shape.mtls,
+        shape.spki_pins,
+        shape.timeout_s,
+        shape.connect_timeout_s,
     )
     return Signed(routed, request)
 
@@ -118,18 +155,26 @@ async def _send(
         )
     limits = ctx.target_limits
     if limits is None:
-        async with ctx.in_flight:
-            on_started()
-            return await ctx.transport.send(signed.request)
+        return await _send_in_flight(signed.request, ctx, on_started)
     target = limits.for_target(ctx.client_id, signed.routed.target_id)
     if not await target.acquire_within(limits.wait_bound_s):
         raise TargetBusy
     try:
-        async with ctx.in_flight:
-            on_started()
-            return await ctx.transport.send(signed.request)
+        return await _send_in_flight(signed.request, ctx, on_started)
     finally:
         target.release()
+
+
+async def _send_in_flight(
+    request: OutgoingRequest, ctx: AttemptContext, on_started: Callable[[], None]
+) -> HttpResult | TransportFailure:
+    in_flight = ctx.in_flight
+    await in_flight.acquire_within(None)
+    try:
+        on_started()
+        return await ctx.transport.send(request)
+    finally:
+        in_flight.release()
 
 
 def _decided(routed: Routed, result: HttpResult | TransportFailure, ctx: AttemptContext) -> Decided:

@@ -68,6 +68,9 @@ def _retry_delay_s(classification: Classification, receive_count: int, rand: flo
     return transient_delay_s(receive_count, rand)
 
 
+_ACKS = {status: Outcome(Disposition.ACK, "delivered", status_code=status) for status in range(200, 300)}
+
+
 def decide(
     classification: Classification,
     *,
@@ -80,7 +83,9 @@ def decide(
     """ACK, RETRY with a delay, or DEAD_LETTER with error code/message/status for one attempted record."""
     kind = classification.kind
     if kind is ResultKind.SUCCESS:
-        return Outcome(Disposition.ACK, "delivered", status_code=classification.status_code)
+        status = classification.status_code
+        ack = _ACKS.get(status) if status is not None else None  # frozen values: one per status, shared
+        return ack or Outcome(Disposition.ACK, "delivered", status_code=status)
     if kind is ResultKind.PERMANENT:
         code = classification.error_code or "PERMANENT_FAILURE"
         return Outcome(

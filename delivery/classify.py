@@ -62,10 +62,13 @@ def error_message(body: str) -> str:
     return message[:MAX_ERROR_MESSAGE_CHARS]
 
 
+_SUCCESSES = {status: Classification(ResultKind.SUCCESS, status_code=status) for status in range(200, 300)}
+
+
 def _classify_http(result: HttpResult, now_s: float) -> Classification:
     status = result.status
     if 200 <= status <= 299:
-        return Classification(ResultKind.SUCCESS, status_code=status)
+        return _SUCCESSES[status]  # frozen values: one per status, shared
     message = error_message(result.body_excerpt)
     if status == 429:
         retry_after_s = parse_retry_after(result.retry_after, now_s)

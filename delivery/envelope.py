@@ -3,13 +3,19 @@
 ``payload_bytes`` is the one serialisation of the payload that is signed and sent: exactly what JavaScript's
 ``JSON.stringify`` writes for it (``delivery.jsjson``: compact, non-ASCII kept, ``/`` not escaped, numbers
 as ECMAScript formats them, a lone surrogate escaped as ``\\udxxx``).
+A payload whose numbers are all integers of at most 15 characters (what the decoder's number hooks saw) is
+written by the C encoder instead: for such values its compact, non-ASCII-keeping output is byte for byte
+``JSON.stringify``'s (only the formatting of other numbers differs), at a fraction of the cost.
 Every malformed body raises ``PoisonMessage`` with a reason that says exactly what is wrong.
 """
 
 from __future__ import annotations
 
 import json
+import json.encoder
 import re
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,16 +38,48 @@ def _reject_constant(name: str) -> Any:
     raise PoisonMessage(f"body is not valid JSON: {name} is not allowed")
 
 
+class _NumbersSeen(threading.local):
+    """Set by the number hooks of the decode running in this thread: a number that only ``jsjson``
+    writes as ``JSON.stringify`` does (any non-integer, or an integer that may be beyond 2**53)."""
+
+    js_formatted = False
+
+
+_SEEN = _NumbersSeen()
+_PLAIN_INT_CHARS = 15  # "-" and 14 digits, or 15 digits: always below 2**53, printed alike by both
+
+
 def _parse_int(text: str) -> int | float:
     """A JSON integer; one too long for ``int`` (Python's digit limit) is read as a double, as
     ``JSON.parse`` reads every number (it stringifies as ``null`` when it overflows)."""
+    if len(text) > _PLAIN_INT_CHARS:
+        _SEEN.js_formatted = True
     return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
+
+
+def _parse_float(text: str) -> float:
+    _SEEN.js_formatted = True
+    return float(text)
 
 
 _MAX_INT_DIGITS = 4000  # below sys.get_int_max_str_digits()'s default of 4300
 _DECODER = json.JSONDecoder(
-    parse_constant=_reject_constant, parse_int=_parse_int
+    parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float
 )  # built once, not per call (json.loads kwargs)
+_PLAIN_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+# the C encoder behind ``_PLAIN_ENCODER.encode``, built once (``encode`` builds one per call)
+_make_c_encoder = getattr(json.encoder, "c_make_encoder", None)  # None without CPython's _json
+_C_ENCODER: Callable[[object, int], Sequence[str]] | None = (
+    _make_c_encoder(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    if _make_c_encoder is not None
+    else None
+)
+
+
+def _plain_json(value: dict[str, Any]) -> str:
+    return "".join(_C_ENCODER(value, 0)) if _C_ENCODER is not None else _PLAIN_ENCODER.encode(value)
+
+
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")  # json.loads already joined every valid pair
 
 
@@ -96,9 +134,10 @@ def _optional_str(item: dict[str, Any], section: str, name: str) -> str | None:
     return value
 
 
-def serialise_payload(payload: dict[str, Any]) -> bytes:
-    """``JSON.stringify(payload)`` as UTF-8 (the exact bytes that are signed and sent)."""
-    text = stringify(payload)
+def serialise_payload(payload: dict[str, Any], *, plain_numbers: bool = False) -> bytes:
+    """``JSON.stringify(payload)`` as UTF-8 (the exact bytes that are signed and sent). ``plain_numbers``:
+    every number in ``payload`` is an integer of at most 15 characters (the C encoder then writes it)."""
+    text = _plain_json(payload) if plain_numbers else stringify(payload)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: escaped, as JSON.stringify does (well-formed stringify)
@@ -107,7 +146,9 @@ def serialise_payload(payload: dict[str, Any]) -> bytes:
 
 def decode_envelope(body: str | bytes) -> Envelope:
     """Decode one delivery-queue message body; raise PoisonMessage(reason) if it can never be delivered."""
+    _SEEN.js_formatted = False
     doc = _load(body)
+    plain_numbers = not _SEEN.js_formatted
     if not isinstance(doc, dict):
         raise PoisonMessage(f"body must be a JSON object, got {json_type_name(doc)}")
     payload = doc.get("payload")
@@ -120,7 +161,7 @@ def decode_envelope(body: str | bytes) -> Envelope:
     item = _item(payload)
     return Envelope(
         payload=payload,
-        payload_bytes=serialise_payload(payload),
+        payload_bytes=serialise_payload(payload, plain_numbers=plain_numbers),
         subscription_id=subscription_id,
         target_id=target_id,
         correlation_id=_optional_str(item, "attributes", "messageId"),

@@ -31,7 +31,7 @@ Headers = tuple[tuple[str, str], ...]
 def reference_signature(application_id: str, api_key: str, body: bytes) -> str:
     """Lower-case hex HMAC-SHA256 of ``body`` with key ``<applicationId>.<apiKey>`` (SPEC B.4)."""
     key = f"{application_id}.{api_key}".encode()
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
+    return hmac.digest(key, body, "sha256").hex()  # one-shot (OpenSSL), no HMAC object per delivery
 
 
 def secret_key(secret: str) -> bytes:

@@ -131,15 +131,16 @@ def _log_retry(d: Decided, fields: dict[str, object]) -> None:
 
 def _observe_one(client_id: str, d: Decided, metrics: BatchMetrics) -> None:
     _attempt_metrics(d, metrics)
+    disposition = d.outcome.disposition
+    if disposition is Disposition.ACK and not _log.isEnabledFor(logging.INFO):
+        return  # the hot path: no record to build when INFO is off
     fields: dict[str, object] = {
         "clientId": client_id,
         "targetId": d.target_id,
         "correlationId": d.correlation_id,
     }
-    disposition = d.outcome.disposition
     if disposition is Disposition.ACK:
-        if _log.isEnabledFor(logging.INFO):  # the hot path: skip building the record when INFO is off
-            log(_log, "info", "Delivery succeeded", **fields)
+        log(_log, "info", "Delivery succeeded", **fields)
     elif disposition is Disposition.DEAD_LETTER:
         metrics.count(d.target_id, m.DELIVERY_DEAD_LETTERED)
         if d.outcome.reason == WINDOW_EXHAUSTED:

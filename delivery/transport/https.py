@@ -16,12 +16,16 @@ Egress (SPEC P15): ``egress`` (default: deny every non-public address) is checke
 anything else (userinfo, IP literals, numeric forms, loopback names) and by the connector on every new
 connection after DNS resolution; a refusal is a permanent ``EGRESS_DENIED`` failure and sends no byte.
 
+Requests travel on connections the pool's connector opened (so the checks above apply to each) and are
+then driven directly (``delivery.transport.wire``): one write, one parsed answer, no aiohttp request objects.
+
 Missing or unreadable TLS material raises :class:`~delivery.transport.material.TlsMaterialError` (not a
 network problem: the caller requeues, SPEC P9).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
@@ -32,30 +36,16 @@ from delivery.transport.contexts import ContextEntry, SslContexts
 from delivery.transport.egress import EGRESS_DENIED, EgressPolicy
 from delivery.transport.material import MISSING_S3_MESSAGE, TlsMaterial, TlsMaterialError
 from delivery.transport.pinning import CONNECTION_NOTE, ConnectionNote, PeerTls, PinnedConnector
+from delivery.transport.pool import WirePool
 from delivery.transport.provider import TlsProvider
 from delivery.transport.tls_errors import Phase, failure, failure_from_exception
+from delivery.transport.wire import WireConnection, request_head
 
 EXCERPT_BYTES = 4096
 DRAIN_LIMIT_BYTES = 65_536
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 PoolKey = tuple[TlsIdentity, int, tuple[str, ...]]
 FastKey = tuple[bool, tuple[str, ...]]
-
-
-async def read_bounded(
-    content: aiohttp.StreamReader, keep_bytes: int, limit_bytes: int
-) -> tuple[bytes, bool]:
-    """Read at most ``limit_bytes``, keeping the first ``keep_bytes``; returns (kept, reached end)."""
-    kept = bytearray()
-    total = 0
-    while total < limit_bytes:
-        chunk = await content.read(min(65_536, limit_bytes - total))
-        if not chunk:
-            return bytes(kept), True
-        total += len(chunk)
-        if len(kept) < keep_bytes:
-            kept += chunk[: keep_bytes - len(kept)]
-    return bytes(kept), content.at_eof()
 
 
 class HttpsTransport:
@@ -89,6 +79,7 @@ class HttpsTransport:
         self._fast: dict[FastKey, tuple[TlsMaterial | None, aiohttp.ClientSession]] = {}
         self._retired: list[aiohttp.ClientSession] = []
         self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
+        self._wire = WirePool(keepalive_timeout_s)
         self._has_client_source = bool(tls and tls.settings.has_client_source)
         self._has_ca_source = bool(tls and tls.settings.has_ca_source)
         self._closed = False
@@ -119,6 +110,7 @@ class HttpsTransport:
 
     async def close(self) -> None:
         self._closed = True
+        await self._wire.close()
         sessions = [*self._sessions.values(), *self._retired]
         self._sessions.clear()
         self._fast.clear()
@@ -178,6 +170,7 @@ class HttpsTransport:
         """Sessions built on an older context of the same identity: stop using them (closed at close())."""
         for key in [k for k in self._sessions if k[0] == entry.identity and k[1] != entry.version]:
             self._retired.append(self._sessions.pop(key))
+        self._wire.retire(self._retired)
         self._fast = {k: v for k, v in self._fast.items() if v[1] not in self._retired}
 
     def _new_session(self, entry: ContextEntry, pins: tuple[str, ...]) -> aiohttp.ClientSession:
@@ -207,50 +200,48 @@ class HttpsTransport:
         self, session: aiohttp.ClientSession, request: OutgoingRequest, started_s: float, budget_s: float
     ) -> tuple[HttpResult | TransportFailure, Phase | None]:
         """One POST; the phase is returned only with a failure (it says whether a retry can help)."""
+        try:
+            endpoint = self._wire.endpoint(request.url)
+            head = request_head(
+                "POST", endpoint.target, endpoint.host_header, request.headers, len(request.body)
+            )
+        except ValueError as exc:  # a URL or header the request line cannot carry: nothing was sent
+            return failure("EINVALIDURL", f"invalid URL: {exc}", _elapsed_ms(started_s)), None
         note = ConnectionNote()
         token = CONNECTION_NOTE.set(note)
+        conn: WireConnection | None = None
         started = False
         try:
-            async with session.post(
-                request.url,
-                data=request.body,
-                headers=request.headers,
-                allow_redirects=False,
-                timeout=self._timeout(budget_s, request.connect_timeout_s),
-            ) as response:
-                started = True
-                return await self._result(response, note, started_s), None
-        except _NETWORK_ERRORS as exc:
+            async with asyncio.timeout(budget_s):
+                conn = self._wire.checkout(session, endpoint.origin)
+                if conn is None:
+                    bounds = self._timeout(budget_s, request.connect_timeout_s)
+                    conn = await self._wire.connect(session, endpoint, bounds)
+                response = await conn.exchange(
+                    head + request.body, keep_bytes=self._excerpt_bytes, limit_bytes=DRAIN_LIMIT_BYTES
+                )
+            started = True
+            reusable = response.complete and not self._closed and session not in self._retired
+            self._wire.checkin(session, endpoint.origin, conn, reusable=reusable)
+            kept = response.kept if not 200 <= response.status < 300 else b""
+            result = HttpResult(
+                status=response.status,
+                retry_after=response.retry_after,
+                body_excerpt=kept.decode("utf-8", "replace") if kept else "",
+                elapsed_ms=_elapsed_ms(started_s),
+                new_connection=note.new_connection,
+            )
+            return result, None
+        except Exception as exc:  # network, TLS, pinning, egress, timeouts, malformed answers
+            self._wire.discard(conn)
+            started = started or (conn is not None and conn.response_started)
             phase = Phase(note.new_connection, started, request.connect_timeout_s, request.timeout_s)
             return failure_from_exception(exc, phase, _elapsed_ms(started_s)), phase
-        except ValueError as exc:  # e.g. a URL aiohttp cannot use
-            return failure("EINVALIDURL", f"invalid URL: {exc}", _elapsed_ms(started_s)), None
+        except BaseException:  # cancelled mid-exchange: the connection's state is unknown
+            self._wire.discard(conn)
+            raise
         finally:
             CONNECTION_NOTE.reset(token)
-
-    async def _result(
-        self, response: aiohttp.ClientResponse, note: ConnectionNote, started_s: float
-    ) -> HttpResult:
-        keep_bytes = 0 if 200 <= response.status < 300 else self._excerpt_bytes
-        length = response.content_length
-        try:
-            if (
-                length is not None and length <= DRAIN_LIMIT_BYTES
-            ):  # the common case: one read, as bare aiohttp
-                kept, at_end = (await response.read())[:keep_bytes], True
-            else:
-                kept, at_end = await read_bounded(response.content, keep_bytes, DRAIN_LIMIT_BYTES)
-        except _NETWORK_ERRORS:  # the status is what counts; the body was a courtesy
-            kept, at_end = b"", False
-        if not at_end:
-            response.close()  # do not return a half-read connection to the pool
-        return HttpResult(
-            status=response.status,
-            retry_after=response.headers.get("Retry-After"),
-            body_excerpt=kept.decode("utf-8", "replace") if kept else "",
-            elapsed_ms=_elapsed_ms(started_s),
-            new_connection=note.new_connection,
-        )
 
 
 def _stale_connection(result: HttpResult | TransportFailure, phase: Phase) -> bool:

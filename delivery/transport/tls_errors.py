@@ -27,6 +27,7 @@ import aiohttp
 from delivery.models import TransportFailure
 from delivery.transport.egress import EGRESS_DENIED
 from delivery.transport.pinning import EgressDenied, SpkiPinMismatch
+from delivery.transport.wire import WireProtocolError
 
 # OpenSSL X509_V_ERR_* -> (Node-style code, permanent)
 VERIFY_CODES: dict[int, tuple[str, bool]] = {
@@ -110,6 +111,8 @@ def _exchange_code(exc: BaseException, phase: Phase) -> tuple[str, str]:
         return "ECONNRESET", f"connection closed by the server: {_describe(exc)}"
     if isinstance(exc, aiohttp.ClientResponseError):
         return "EPROTO", f"invalid HTTP response: {exc.message}"
+    if isinstance(exc, WireProtocolError):
+        return "EPROTO", f"invalid HTTP response: {exc}"
     if isinstance(exc, OSError) and exc.errno:
         return _os_code(exc, "request failed")
     return "ECLIENT", f"request failed: {_describe(exc)}"

@@ -13,7 +13,7 @@ child-process bench peer, classification, settle (batched deletes) and EMF metri
    in-memory figure plus the client's floor; moto closes every connection, so each SQS call here also
    pays a TCP connect that a keep-alive endpoint such as real SQS does not).
 
-Targets: (1) >= 50 % of (2); (1) >= 10x (3). Bounded: about 20 s in all.
+Targets: (1) >= 75 % of (2) (issue 18); (1) >= 10x (3). Bounded: about 20 s in all.
 Run: ``.venv/bin/pytest tests/bench/test_pipeline_bench.py -m bench -p no:xdist -s``.
 """
 
@@ -245,10 +245,10 @@ def test_pipeline_throughput() -> None:
         print(f"  {name:28s} {m.rps:8.0f} deliveries/s  {m.cpu_us:6.0f} us CPU/delivery")
     engine, bare = results["engine + memory queue"], results["bare keep-alive"]
     per_conn = results["engine, new connection each"]
-    print(f"  engine / bare keep-alive     = {engine.rps / bare.rps:.2f}  (target >= 0.50)")
+    print(f"  engine / bare keep-alive     = {engine.rps / bare.rps:.2f}  (target >= 0.75)")
     print(f"  engine / new connection each = {engine.rps / per_conn.rps:.1f}x (target >= 10x)")
     print(f"  engine CPU / bare CPU        = {engine.cpu_us / bare.cpu_us:.2f}  (the cost of the pipeline)")
     for name in ("engine + moto SQS", "engine + moto SQS, boto3"):
         print(f"  {name + ' CPU / memory CPU':40s} = {results[name].cpu_us / engine.cpu_us:.2f}")
-    assert engine.rps >= 0.5 * bare.rps
+    assert engine.rps >= 0.75 * bare.rps
     assert engine.rps >= 10 * per_conn.rps

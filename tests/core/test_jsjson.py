@@ -20,7 +20,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from delivery.envelope import decode_envelope
+from delivery.envelope import decode_envelope, serialise_payload
 from delivery.jsjson import js_number, stringify
 
 KNOWN = [
@@ -174,3 +174,28 @@ def test_an_integer_longer_than_pythons_digit_limit_is_a_double() -> None:
     nines = "9" * 5000
     raw = f'{{"payload":{{"data":[{{"n":[{nines},-{nines}]}}]}},"subscriptionId":"s","targetId":"t"}}'
     assert decode_envelope(raw).payload_bytes == b'{"data":[{"n":[null,null]}]}'
+
+
+_plain_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**14) + 1, max_value=10**15 - 1)  # at most 15 characters with the sign
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(), _plain_json, max_size=5))
+def test_the_c_encoder_writes_what_stringify_writes_for_plain_numbers(payload: dict[str, object]) -> None:
+    assert serialise_payload(payload, plain_numbers=True) == serialise_payload(payload)
+
+
+def test_a_payload_with_other_numbers_is_written_by_stringify_after_a_plain_one() -> None:
+    """The decoder's number hooks pick the writer per body: a plain body first, then one whose numbers only
+    ``JSON.stringify``'s rules print right (a double, a 16-digit integer beyond 2**53)."""
+    shape = '{{"payload":{{"data":[{{"n":{numbers}}}]}},"subscriptionId":"s","targetId":"t"}}'
+    plain = decode_envelope(shape.format(numbers="[1,-12345678901234,123456789012345]"))
+    assert plain.payload_bytes == b'{"data":[{"n":[1,-12345678901234,123456789012345]}]}'
+    other = decode_envelope(shape.format(numbers="[1.0,2.50,9999999999999999,1E21]"))
+    assert other.payload_bytes == b'{"data":[{"n":[1,2.5,10000000000000000,1e+21]}]}'

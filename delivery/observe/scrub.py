@@ -51,6 +51,7 @@ class _Matcher:
     short: re.Pattern[str] | None
     longest: int
     pattern: re.Pattern[str] | None  # every form in one regex, when there are few (faster in C)
+    dangling: re.Pattern[str] | None  # a form's beginning ending the text, when there are few
 
 
 @functools.lru_cache(maxsize=64)
@@ -65,7 +66,19 @@ def _matcher(secrets: frozenset[str]) -> _Matcher:
     short = re.compile("|".join(re.escape(f) for f in shorts)) if shorts else None
     longest = max((len(f) for f in forms), default=0)
     few = re.compile("|".join(re.escape(f) for f in forms)) if 0 < len(forms) <= REGEX_MAX_FORMS else None
-    return _Matcher({k: tuple(v) for k, v in by_head.items()}, short, longest, few)
+    heads = [f for f in forms if len(f) >= MIN_DANGLING_CHARS]
+    dangling = None
+    if few is not None and heads:
+        dangling = re.compile("(?:" + "|".join(_prefix_pattern(f) for f in heads) + r")\Z")
+    return _Matcher({k: tuple(v) for k, v in by_head.items()}, short, longest, few, dangling)
+
+
+def _prefix_pattern(form: str) -> str:
+    """A regex matching any prefix of ``form`` at least ``MIN_DANGLING_CHARS`` long: ``abcd(?:e(?:f)?)?``."""
+    tail = ""
+    for char in reversed(form[MIN_DANGLING_CHARS:]):
+        tail = f"(?:{re.escape(char)}{tail})?"
+    return re.escape(form[:MIN_DANGLING_CHARS]) + tail
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -97,6 +110,13 @@ def _replace_long(text: str, by_head: dict[str, tuple[str, ...]]) -> str:
 def _mask_dangling(text: str, matcher: _Matcher) -> str:
     """Mask a secret's beginning at the very end of ``text`` (what a byte cap leaves of it)."""
     first = max(len(text) - matcher.longest + 1, 0)
+    if matcher.dangling is not None:  # one C scan; the same leftmost start as the loop below
+        found = matcher.dangling.search(text, first)
+        return text if found is None else text[: found.start()] + MASK
+    return _mask_dangling_scan(text, matcher, first)
+
+
+def _mask_dangling_scan(text: str, matcher: _Matcher, first: int) -> str:
     for i in range(first, len(text) - MIN_DANGLING_CHARS + 1):
         tail = text[i:]
         if any(f.startswith(tail) for f in matcher.by_head.get(tail[:HEAD_CHARS], ())):

@@ -19,12 +19,25 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 MAX_HEAD_BYTES = 65_536
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: [^\r\n]*)?")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[^\r\n]*)?")
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("enhanced-callbacks")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "0"
+
+
+# who is calling, for the receiver's logs and firewalls (many refuse requests without one); a target's own
+# ``User-Agent`` header (e.g. its API-key header) replaces it
+USER_AGENT = "enhanced-callbacks/" + _version()
 
 
 class WireProtocolError(Exception):
@@ -49,6 +62,8 @@ def request_head(
 ) -> bytes:
     """Request line and headers; a CR, LF or NUL in any of them is refused (no header injection)."""
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+    if not any(name.lower() == "user-agent" for name, _ in headers):
+        lines.append(f"User-Agent: {USER_AGENT}")
     for name, value in headers:
         if _FORBIDDEN.search(name) or _FORBIDDEN.search(value) or ":" in name or not name.strip():
             raise ValueError(f"invalid header {name!r}")

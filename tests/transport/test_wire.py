@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable
+from importlib import metadata
 
 import pytest
 import trustme
@@ -136,10 +137,18 @@ def test_request_head_refuses_header_injection(bad: str) -> None:
 
 def test_request_head_layout() -> None:
     head = request_head("POST", "/p?q=1", "example.org:8443", (("Content-Type", "application/json"),), 12)
+    agent = f"User-Agent: enhanced-callbacks/{metadata.version('enhanced-callbacks')}\r\n".encode()
     assert head == (
-        b"POST /p?q=1 HTTP/1.1\r\nHost: example.org:8443\r\nContent-Type: application/json\r\n"
-        b"Content-Length: 12\r\n\r\n"
+        b"POST /p?q=1 HTTP/1.1\r\nHost: example.org:8443\r\n"
+        + agent
+        + b"Content-Type: application/json\r\nContent-Length: 12\r\n\r\n"
     )
+
+
+def test_a_target_user_agent_header_replaces_ours() -> None:
+    head = request_head("POST", "/", "h", (("user-agent", "partner-gateway/2"),), 0)
+    assert head.count(b"User-Agent") + head.count(b"user-agent") == 1
+    assert b"user-agent: partner-gateway/2\r\n" in head
 
 
 # --- against a scripted raw TLS server --------------------------------------------------------------

@@ -22,8 +22,8 @@ from aiohttp.web_protocol import RequestHandler
 
 from mock_webhook.clientcert import ALB_CERT_HEADER, TlsVerdict
 from mock_webhook.faults import FaultAction
-from mock_webhook.journal import RecordedRequest, kept_body
 from mock_webhook.limits import GuardedHandler
+from mock_webhook.record import RecordedRequest, kept_body
 from mock_webhook.reference import (
     UNAUTHORIZED,
     BodyFacts,
@@ -145,8 +145,12 @@ async def _read_body(
     request: web.BaseRequest, guarded: GuardedHandler | None, timeout_s: float
 ) -> bytes | None:
     """The whole body, or None when it did not arrive within ``timeout_s`` (the connection is closed)."""
-    if request.content.is_eof():  # the usual case: the body came with the head, no timer needed
-        return await request.read()
+    content = request.content
+    if content.is_eof():  # the usual case: the body came with the head, no timer and no read loop
+        limit = request.client_max_size
+        if not limit or content.total_bytes <= limit:
+            return content.read_nowait()
+        return await request.read()  # over aiohttp's size limit: its own 413
     try:
         async with asyncio.timeout(timeout_s):
             return await request.read()

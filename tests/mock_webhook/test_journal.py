@@ -8,7 +8,8 @@ import time
 import tracemalloc
 
 from mock_webhook.clientcert import NO_CERT
-from mock_webhook.journal import Journal, RecordedRequest, RequestFilter
+from mock_webhook.journal import Journal, RequestFilter
+from mock_webhook.record import RecordedRequest
 from mock_webhook.verify import NO_SIGNATURE
 
 

@@ -33,6 +33,7 @@ from mock_webhook.reference import (
 )
 from mock_webhook.state import MockState
 from mock_webhook.verify import Credentials, SignatureVerdict, api_key_valid, verify_signatures
+from mock_webhook.wire import json_response
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 INTERNAL_ERROR = message_body("Internal server error")
@@ -137,7 +138,7 @@ class WebhookHandler:
             )
         )
         if action is None:
-            return web.Response(body=reply.body, status=reply.status, content_type="application/json")
+            return json_response(request, reply.status, reply.body)
         return await _faulty_response(request, reply, action)
 
 

@@ -97,7 +97,8 @@ class Journal:
         stats.by_status[rec.response_status] += 1
         stats.total += 1
         stats.latency_sum_ms += rec.latency_ms
-        stats.latency_max_ms = max(stats.latency_max_ms, rec.latency_ms)
+        if rec.latency_ms > stats.latency_max_ms:
+            stats.latency_max_ms = rec.latency_ms
         if self._waiters:
             self._notify(rec)
 

@@ -86,7 +86,9 @@ class WebhookHandler:
         started_s = time.monotonic()
         now_s = time.time()
         state = self.state
-        body = await _read_body(request, guarded, state.settings.body_timeout_s)
+        body = _body_at_hand(request)
+        if body is None:
+            body = await _read_body(request, guarded, state.settings.body_timeout_s)
         if body is None:
             return web.Response(status=408)  # not sent: the connection is gone
         path = request.path
@@ -131,7 +133,7 @@ class WebhookHandler:
                 None if reset else reply.body,
                 (time.monotonic() - started_s) * 1000,
                 None if action is None else action.label + (" reset" if reset else ""),
-                creds.api_key_header.lower(),
+                creds.api_key_header,  # lower-case already
                 -1 if digest is None else length,
                 digest,
                 None if action is None else action.detail,
@@ -142,16 +144,22 @@ class WebhookHandler:
         return await _faulty_response(request, reply, action)
 
 
+def _body_at_hand(request: web.BaseRequest) -> bytes | None:
+    """The body when it came with the head (the usual case: no timer, no read loop), else None."""
+    content = request.content
+    limit = request.client_max_size
+    if content.is_eof() and (not limit or content.total_bytes <= limit):
+        return content.read_nowait()
+    return None
+
+
 async def _read_body(
     request: web.BaseRequest, guarded: GuardedHandler | None, timeout_s: float
 ) -> bytes | None:
-    """The whole body, or None when it did not arrive within ``timeout_s`` (the connection is closed)."""
-    content = request.content
-    if content.is_eof():  # the usual case: the body came with the head, no timer and no read loop
-        limit = request.client_max_size
-        if not limit or content.total_bytes <= limit:
-            return content.read_nowait()
-        return await request.read()  # over aiohttp's size limit: its own 413
+    """The whole body, or None when it did not arrive within ``timeout_s`` (the connection is closed).
+    A body over aiohttp's size limit raises its own 413."""
+    if request.content.is_eof():
+        return await request.read()
     try:
         async with asyncio.timeout(timeout_s):
             return await request.read()

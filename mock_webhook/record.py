@@ -40,6 +40,20 @@ def mask(value: str) -> str:
     return "***sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
+def pack_headers(raw: tuple[tuple[bytes, bytes], ...]) -> bytes:
+    """Raw headers as one bytes object: a journal of 10,000 records then keeps one object per record's
+    headers instead of a tuple of tuples (dozens of small objects each, freed cold when evicted). CR and
+    LF cannot occur in a parsed header name or value, so CRLF separates them unambiguously."""
+    return b"\r\n".join(chain.from_iterable(raw))
+
+
+def unpack_headers(packed: bytes) -> tuple[tuple[bytes, bytes], ...]:
+    if not packed:
+        return ()
+    parts = packed.split(b"\r\n")
+    return tuple(zip(parts[::2], parts[1::2], strict=True))
+
+
 class RecordedRequest(NamedTuple):
     """One recorded request (immutable; a NamedTuple because it is built on the hot path)."""
 
@@ -47,7 +61,7 @@ class RecordedRequest(NamedTuple):
     received_at_ms: float
     path: str
     method: str
-    raw_headers: tuple[tuple[bytes, bytes], ...]
+    raw_head: bytes  # the header names and values, CRLF-separated (see ``pack_headers``)
     body_bytes: bytes
     message_id: str | None
     correlation_id: str | None
@@ -66,6 +80,10 @@ class RecordedRequest(NamedTuple):
     fault_detail: str | None = None  # the fault step in words
 
     @property
+    def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        return unpack_headers(self.raw_head)
+
+    @property
     def headers(self) -> dict[str, str]:
         """Lower-case names; API keys and anything credential-looking masked."""
         out: dict[str, str] = {}
@@ -78,7 +96,7 @@ class RecordedRequest(NamedTuple):
     @property
     def size_bytes(self) -> int:
         """What the record holds in memory, roughly: bodies, headers and a fixed overhead."""
-        headers = len(b"".join(chain.from_iterable(self.raw_headers)))
+        headers = len(self.raw_head)
         response = len(self.response_body) if self.response_body else 0
         return len(self.body_bytes) + headers + response + _RECORD_OVERHEAD_BYTES
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 CALLBACK_TYPES = frozenset({"MessageStatus", "ChannelStatus"})
+_TYPE_NAMES = {name: name for name in CALLBACK_TYPES}  # records share these strings, not one per body
 _DECODER = json.JSONDecoder()
 _decode_json = _DECODER.decode
 _scan_once: Callable[[str, int], tuple[object, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
@@ -83,7 +84,11 @@ def _inspect(body: bytes) -> BodyFacts:
     meta = item.get("meta")
     key = meta.get("idempotencyKey") if type(meta) is dict else None
     return BodyFacts(
-        None, None, item["attributes"]["messageId"], key if type(key) is str else None, item["type"]
+        None,
+        None,
+        item["attributes"]["messageId"],
+        key if type(key) is str else None,
+        _TYPE_NAMES[item["type"]],
     )
 
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+import sys
 import time
 from typing import NamedTuple
 
@@ -23,7 +24,7 @@ from aiohttp.web_protocol import RequestHandler
 from mock_webhook.clientcert import ALB_CERT_HEADER, TlsVerdict
 from mock_webhook.faults import FaultAction
 from mock_webhook.limits import GuardedHandler
-from mock_webhook.record import RecordedRequest, kept_body
+from mock_webhook.record import RecordedRequest, kept_body, pack_headers
 from mock_webhook.reference import (
     UNAUTHORIZED,
     BodyFacts,
@@ -91,7 +92,7 @@ class WebhookHandler:
             body = await _read_body(request, guarded, state.settings.body_timeout_s)
         if body is None:
             return web.Response(status=408)  # not sent: the connection is gone
-        path = request.path
+        path = sys.intern(request.path)  # one string per path across the journal's records
         headers = request.headers
         conn = state.connection(request.protocol, request.transport)
         alb_headers = headers.getall(ALB_CERT_HEADER, []) if state.alb is not None else []
@@ -120,7 +121,7 @@ class WebhookHandler:
                 now_s * 1000,
                 path,
                 request.method,
-                request.raw_headers,
+                pack_headers(request.raw_headers),
                 kept,
                 facts.message_id,
                 facts.correlation_id,

@@ -3,7 +3,8 @@
 from mock_webhook.certs import CertBundle, CertsError, spki_pin, spki_pin_of_pem
 from mock_webhook.clientcert import TlsVerdict
 from mock_webhook.faults import FaultScript, FaultScriptError, parse_script
-from mock_webhook.journal import Journal, RecordedRequest, RequestFilter
+from mock_webhook.journal import Journal, RequestFilter
+from mock_webhook.record import RecordedRequest
 from mock_webhook.server import Expectation, MockWebhook, WaitTimeout
 from mock_webhook.verify import Credentials, SignatureVerdict
 

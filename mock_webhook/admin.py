@@ -29,7 +29,8 @@ from aiohttp import web
 
 from mock_webhook.faults import FaultScriptError, parse_script
 from mock_webhook.handshake import HandshakeRecord
-from mock_webhook.journal import KINDS, RecordedRequest, RequestFilter, normalise_path
+from mock_webhook.journal import KINDS, RequestFilter
+from mock_webhook.record import RecordedRequest, normalise_path
 from mock_webhook.state import MockState
 from mock_webhook.verify import DEFAULT_TOLERANCE_S, SCHEMES, Credentials
 

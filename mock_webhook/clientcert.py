@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from cryptography import x509
@@ -50,6 +51,7 @@ class TlsVerdict:
 NO_CERT = TlsVerdict(False, False, detail="No client certificate provided")
 
 
+@lru_cache(maxsize=_CACHE_SIZE)  # one client reconnecting: parse its certificate once
 def handshake_verdict(peer_der: bytes | None) -> TlsVerdict:
     """A certificate that reached us through the handshake was verified by OpenSSL against the CA."""
     if not peer_der:

@@ -2,134 +2,24 @@
 
 Appending is O(1) plus one check per pending waiter (and one eviction per record over a bound); records keep
 raw bytes and turn into JSON only when someone asks. Waiters are futures resolved by ``append`` (event-driven,
-no polling). A body over the body cap is kept truncated, with its full length and SHA-256
-(:func:`kept_body`). Credential-looking headers (any name with ``key``, ``token``, ``secret``, ``auth``,
-``passw``, ``credential``, ``cookie`` or ``session`` in it, and the path's API-key header) are masked.
+no polling). The record itself (its shape, masking, the kept body) is in :mod:`mock_webhook.record`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import heapq
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-from mock_webhook.clientcert import TlsVerdict
 from mock_webhook.handshake import HandshakeRecord
-from mock_webhook.verify import SignatureVerdict
+from mock_webhook.record import RecordedRequest
 
 DEFAULT_JOURNAL_SIZE = 10_000
 DEFAULT_JOURNAL_BYTES = 64 * 1024 * 1024
 DEFAULT_BODY_CAP_BYTES = 64 * 1024
 KINDS = ("request", "handshake", "all")
-ALWAYS_MASKED = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
-CREDENTIAL_WORDS = ("key", "token", "secret", "auth", "passw", "credential", "cookie", "session")
-_RECORD_OVERHEAD_BYTES = 512  # the fixed part of a record (tuple, verdicts, numbers), roughly
-
-
-def credential_like(name: str) -> bool:
-    """A header name that may carry a credential (lower-case ``name``)."""
-    return name in ALWAYS_MASKED or any(word in name for word in CREDENTIAL_WORDS)
-
-
-def kept_body(body: bytes, cap_bytes: int) -> tuple[bytes, int, str | None]:
-    """(what the journal keeps, full length, SHA-256 hex when truncated else None)."""
-    if len(body) <= cap_bytes:
-        return body, len(body), None
-    return body[:cap_bytes], len(body), hashlib.sha256(body).hexdigest()
-
-
-def normalise_path(path: str) -> str:
-    return path if path.startswith("/") or path == "*" else "/" + path
-
-
-def mask(value: str) -> str:
-    """A secret header value replaced by a short fingerprint (comparable in tests, never revealing)."""
-    return "***sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
-
-
-class RecordedRequest(NamedTuple):
-    """One recorded request (immutable; a NamedTuple because it is built on the hot path)."""
-
-    seq: int
-    received_at_ms: float
-    path: str
-    method: str
-    raw_headers: tuple[tuple[bytes, bytes], ...]
-    body_bytes: bytes
-    message_id: str | None
-    correlation_id: str | None
-    callback_type: str | None
-    connection_id: int
-    tls: TlsVerdict
-    api_key_valid: bool | None
-    signature: SignatureVerdict
-    response_status: int | None
-    response_body: bytes | None
-    latency_ms: float
-    fault: str | None = None
-    masked_header: str = "x-api-key"
-    body_length: int = -1  # the full body length when it was truncated (-1: body_bytes is the whole body)
-    body_sha256: str | None = None  # SHA-256 of the full body when it was truncated
-    fault_detail: str | None = None  # the fault step in words
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """Lower-case names; API keys and anything credential-looking masked."""
-        out: dict[str, str] = {}
-        for raw_name, raw_value in self.raw_headers:
-            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-            masked = name == self.masked_header or credential_like(name)
-            out[name] = mask(value) if masked else value
-        return out
-
-    @property
-    def size_bytes(self) -> int:
-        """What the record holds in memory, roughly: bodies, headers and a fixed overhead."""
-        headers = sum(len(n) + len(v) for n, v in self.raw_headers)
-        response = len(self.response_body) if self.response_body else 0
-        return len(self.body_bytes) + headers + response + _RECORD_OVERHEAD_BYTES
-
-    @property
-    def kind(self) -> str:
-        return "request"
-
-    @property
-    def body(self) -> str:
-        return self.body_bytes.decode("utf-8", "replace")
-
-    def to_json(self) -> dict[str, object]:
-        """The journal record shape of CONTRACTS.md."""
-        return {
-            "kind": "request",
-            "seq": self.seq,
-            "receivedAtMs": self.received_at_ms,
-            "path": self.path,
-            "method": self.method,
-            "headers": self.headers,
-            "body": self.body,
-            "bodyBytes": len(self.body_bytes) if self.body_length < 0 else self.body_length,
-            "bodyTruncated": None
-            if self.body_sha256 is None
-            else {"keptBytes": len(self.body_bytes), "sha256": self.body_sha256},
-            "messageId": self.message_id,
-            "correlationId": self.correlation_id,
-            "callbackType": self.callback_type,
-            "connectionId": self.connection_id,
-            "tls": self.tls.to_json(),
-            "apiKeyValid": self.api_key_valid,
-            "signature": self.signature.to_json(),
-            "response": {
-                "status": self.response_status,
-                "body": None if self.response_body is None else self.response_body.decode("utf-8", "replace"),
-            },
-            "latencyMs": self.latency_ms,
-            "fault": self.fault,
-            "faultDetail": self.fault_detail,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +97,8 @@ class Journal:
         stats.by_status[rec.response_status] += 1
         stats.total += 1
         stats.latency_sum_ms += rec.latency_ms
-        stats.latency_max_ms = max(stats.latency_max_ms, rec.latency_ms)
+        if rec.latency_ms > stats.latency_max_ms:
+            stats.latency_max_ms = rec.latency_ms
         if self._waiters:
             self._notify(rec)
 

@@ -60,7 +60,22 @@ def _peer(transport: asyncio.BaseTransport | None) -> str:
     return "unknown"
 
 
+_WRAPPED = sslproto.SSLProtocolState.WRAPPED
+_AGAIN = (ssl.SSLWantReadError, ssl.SSLSyscallError)  # what asyncio's SSLProtocol treats as "not yet"
+
+
 class WatchedTls(sslproto.SSLProtocol):
+    # SSLProtocol's own state, which typeshed does not describe (read by the fast paths below)
+    _state: sslproto.SSLProtocolState
+    _sslobj: ssl.SSLObject
+    _incoming: ssl.MemoryBIO
+    _outgoing: ssl.MemoryBIO
+    _ssl_buffer_view: memoryview
+    _app_reading_paused: bool
+    _app_writing_paused: bool
+    _ssl_reading_paused: bool
+    _ssl_writing_paused: bool
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
@@ -94,6 +109,14 @@ class WatchedTls(sslproto.SSLProtocol):
         super().connection_made(transport)
 
     def buffer_updated(self, nbytes: int) -> None:
+        if (
+            self._state is _WRAPPED
+            and not self._app_reading_paused
+            and not self._ssl_reading_paused
+            and not self._write_backlog
+        ):
+            self._read_wrapped(nbytes)
+            return
         if self._failed:
             return  # draining after a failure
         if self._me._state == sslproto.SSLProtocolState.DO_HANDSHAKE and len(self._prefix) < PREFIX_LIMIT:
@@ -102,6 +125,60 @@ class WatchedTls(sslproto.SSLProtocol):
                 self._plain_http()
                 return
         super().buffer_updated(nbytes)
+
+    def _read_wrapped(self, nbytes: int) -> None:
+        """asyncio's read path for an established connection, without its per-call overhead: the usual
+        record (one request) goes straight to the app; anything else continues in asyncio's own loop."""
+        self._incoming.write(self._ssl_buffer_view[:nbytes])
+        try:
+            chunk = self._sslobj.read(self.max_size)
+        except _AGAIN:
+            chunk = None  # part of a record: wait for the rest
+        except Exception as exc:
+            self._fatal_error(exc, "Fatal error on SSL protocol")
+            return
+        try:
+            if chunk:
+                self._app_protocol.data_received(chunk)  # type: ignore[attr-defined]
+                if not self._incoming.pending and not self._sslobj.pending():  # the usual case: done
+                    if self._write_backlog:
+                        self._me._do_write()
+                    elif self._outgoing.pending:
+                        self._me._process_outgoing()
+                    return
+            elif chunk is not None:  # close_notify: what asyncio does with it
+                self._me._call_eof_received()
+                self._start_shutdown()
+            self._me._do_read()  # more records, part of one, or the shutdown: asyncio's own loop
+        except Exception as exc:
+            self._fatal_error(exc, "Fatal error on SSL protocol")
+
+    def _write_appdata(self, list_of_data: Any) -> None:
+        """asyncio's write path for an established connection, without its per-call overhead; anything
+        unusual (a partial write, paused writing, a backlog) goes through asyncio's own path."""
+        if (
+            self._state is not _WRAPPED
+            or self._write_backlog
+            or self._ssl_writing_paused
+            or self._app_writing_paused
+        ):
+            super()._write_appdata(list_of_data)
+            return
+        pieces = list(list_of_data)
+        data = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # head and body: one TLS record
+        try:
+            count = self._sslobj.write(data)
+        except _AGAIN:
+            count = 0
+        except Exception as exc:
+            self._fatal_error(exc, "Fatal error on SSL protocol")
+            return
+        if count < len(data):
+            super()._write_appdata([data[count:]])
+            return
+        encrypted = self._outgoing.read()
+        if encrypted and self._raw is not None:
+            self._raw.write(encrypted)
 
     def _plain_http(self) -> None:
         self._fail(PLAIN_HTTP_REASON, "plain HTTP request on the TLS port", None, PLAIN_HTTP_REPLY)

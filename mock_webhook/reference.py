@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 CALLBACK_TYPES = frozenset({"MessageStatus", "ChannelStatus"})
-_decode_json = json.JSONDecoder().decode
+_TYPE_NAMES = {name: name for name in CALLBACK_TYPES}  # records share these strings, not one per body
+_DECODER = json.JSONDecoder()
+_decode_json = _DECODER.decode
+_scan_once: Callable[[str, int], tuple[object, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_JSON_SPACE = frozenset(" \t\n\r")
 _FORCED = re.compile(r"force-(\d{3})-(?:until-(\d+)-)?")
 
 
@@ -49,11 +54,25 @@ def inspect_body(body: bytes) -> BodyFacts:
         return BodyFacts(500, "Internal server error")
 
 
+def _parse_json(text: str) -> object:
+    """``json.loads`` without its wrappers for the usual body (a value and nothing around it); anything
+    else (whitespace around it, trailing data, not JSON) goes through the decoder for its exact result."""
+    if text[:1] not in _JSON_SPACE:
+        try:
+            value, end = _scan_once(text, 0)
+        except StopIteration:
+            pass
+        else:
+            if end == len(text):
+                return value
+    return _decode_json(text)
+
+
 def _inspect(body: bytes) -> BodyFacts:
     if not body:
         return BodyFacts(400, "No body")
     try:
-        data = _decode_json(body.decode())
+        data = _parse_json(body.decode())
     except ValueError:  # includes UnicodeDecodeError
         return BodyFacts(400, "Invalid JSON body")
     items = data.get("data") if type(data) is dict else None
@@ -65,7 +84,11 @@ def _inspect(body: bytes) -> BodyFacts:
     meta = item.get("meta")
     key = meta.get("idempotencyKey") if type(meta) is dict else None
     return BodyFacts(
-        None, None, item["attributes"]["messageId"], key if type(key) is str else None, item["type"]
+        None,
+        None,
+        item["attributes"]["messageId"],
+        key if type(key) is str else None,
+        _TYPE_NAMES[item["type"]],
     )
 
 

@@ -23,8 +23,9 @@ from mock_webhook.admin import make_admin_app
 from mock_webhook.certs import CA_FILE, CertBundle
 from mock_webhook.faults import FaultScript, parse_script
 from mock_webhook.handshake import HandshakeRecord
-from mock_webhook.journal import RecordedRequest, RequestFilter, normalise_path
+from mock_webhook.journal import RequestFilter
 from mock_webhook.listener import WatchedTlsSite
+from mock_webhook.record import RecordedRequest, normalise_path
 from mock_webhook.state import MockSettings, MockState
 from mock_webhook.verify import Credentials
 from mock_webhook.webhook import WebhookServer

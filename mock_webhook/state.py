@@ -12,13 +12,9 @@ from mock_webhook.certs import CertBundle
 from mock_webhook.clientcert import AlbCertVerifier, TlsVerdict, handshake_verdict
 from mock_webhook.faults import FaultAction, FaultScript, ScriptRunner
 from mock_webhook.handshake import HandshakeRecord
-from mock_webhook.journal import (
-    DEFAULT_BODY_CAP_BYTES,
-    DEFAULT_JOURNAL_BYTES,
-    Journal,
-    normalise_path,
-)
+from mock_webhook.journal import DEFAULT_BODY_CAP_BYTES, DEFAULT_JOURNAL_BYTES, Journal
 from mock_webhook.listener import HandshakeFailure
+from mock_webhook.record import normalise_path
 from mock_webhook.verify import Credentials
 
 MTLS_MODES = ("off", "optional", "required")

@@ -130,7 +130,7 @@ def api_key_valid(creds: Credentials, received: str | None) -> bool | None:
 
 def reference_valid(key: bytes, body: bytes, received: str) -> bool:
     """``key`` is ``<applicationId>.<apiKey>`` encoded as UTF-8."""
-    expected = hmac.new(key, body, hashlib.sha256).hexdigest()
+    expected = hmac.digest(key, body, "sha256").hex()  # one-shot: no HMAC object per request
     return hmac.compare_digest(expected.encode(), received.strip().encode())
 
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+import sys
 import time
 from typing import NamedTuple
 
@@ -22,8 +23,8 @@ from aiohttp.web_protocol import RequestHandler
 
 from mock_webhook.clientcert import ALB_CERT_HEADER, TlsVerdict
 from mock_webhook.faults import FaultAction
-from mock_webhook.journal import RecordedRequest, kept_body
 from mock_webhook.limits import GuardedHandler
+from mock_webhook.record import RecordedRequest, kept_body, pack_headers
 from mock_webhook.reference import (
     UNAUTHORIZED,
     BodyFacts,
@@ -33,6 +34,7 @@ from mock_webhook.reference import (
 )
 from mock_webhook.state import MockState
 from mock_webhook.verify import Credentials, SignatureVerdict, api_key_valid, verify_signatures
+from mock_webhook.wire import json_response
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 INTERNAL_ERROR = message_body("Internal server error")
@@ -85,10 +87,12 @@ class WebhookHandler:
         started_s = time.monotonic()
         now_s = time.time()
         state = self.state
-        body = await _read_body(request, guarded, state.settings.body_timeout_s)
+        body = _body_at_hand(request)
+        if body is None:
+            body = await _read_body(request, guarded, state.settings.body_timeout_s)
         if body is None:
             return web.Response(status=408)  # not sent: the connection is gone
-        path = request.path
+        path = sys.intern(request.path)  # one string per path across the journal's records
         headers = request.headers
         conn = state.connection(request.protocol, request.transport)
         alb_headers = headers.getall(ALB_CERT_HEADER, []) if state.alb is not None else []
@@ -117,7 +121,7 @@ class WebhookHandler:
                 now_s * 1000,
                 path,
                 request.method,
-                request.raw_headers,
+                pack_headers(request.raw_headers),
                 kept,
                 facts.message_id,
                 facts.correlation_id,
@@ -130,22 +134,32 @@ class WebhookHandler:
                 None if reset else reply.body,
                 (time.monotonic() - started_s) * 1000,
                 None if action is None else action.label + (" reset" if reset else ""),
-                creds.api_key_header.lower(),
+                creds.api_key_header,  # lower-case already
                 -1 if digest is None else length,
                 digest,
                 None if action is None else action.detail,
             )
         )
         if action is None:
-            return web.Response(body=reply.body, status=reply.status, content_type="application/json")
+            return json_response(request, reply.status, reply.body)
         return await _faulty_response(request, reply, action)
+
+
+def _body_at_hand(request: web.BaseRequest) -> bytes | None:
+    """The body when it came with the head (the usual case: no timer, no read loop), else None."""
+    content = request.content
+    limit = request.client_max_size
+    if content.is_eof() and (not limit or content.total_bytes <= limit):
+        return content.read_nowait()
+    return None
 
 
 async def _read_body(
     request: web.BaseRequest, guarded: GuardedHandler | None, timeout_s: float
 ) -> bytes | None:
-    """The whole body, or None when it did not arrive within ``timeout_s`` (the connection is closed)."""
-    if request.content.is_eof():  # the usual case: the body came with the head, no timer needed
+    """The whole body, or None when it did not arrive within ``timeout_s`` (the connection is closed).
+    A body over aiohttp's size limit raises its own 413."""
+    if request.content.is_eof():
         return await request.read()
     try:
         async with asyncio.timeout(timeout_s):

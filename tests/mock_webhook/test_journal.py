@@ -8,7 +8,8 @@ import time
 import tracemalloc
 
 from mock_webhook.clientcert import NO_CERT
-from mock_webhook.journal import Journal, RecordedRequest, RequestFilter
+from mock_webhook.journal import Journal, RequestFilter
+from mock_webhook.record import RecordedRequest, pack_headers, unpack_headers
 from mock_webhook.verify import NO_SIGNATURE
 
 
@@ -22,8 +23,8 @@ def _record(
         (b"Authorization", b"Bearer x"),
     )
     return RecordedRequest(
-        journal.next_seq(), at_ms, path, "POST", headers, body, message_id, None, "MessageStatus", 1, NO_CERT,
-        None, NO_SIGNATURE, status, b'{"message":"ok"}', 1.5, None, "x-api-key",
+        journal.next_seq(), at_ms, path, "POST", pack_headers(headers), body, message_id, None,
+        "MessageStatus", 1, NO_CERT, None, NO_SIGNATURE, status, b'{"message":"ok"}', 1.5, None, "x-api-key",
     )  # fmt: skip
 
 
@@ -118,3 +119,18 @@ def test_memory_stays_bounded_over_100k_requests() -> None:
     assert len(journal) == 1_000
     assert journal.total == 100_000
     assert after_100k < after_10k * 1.1 + 64 * 1024, (after_10k, after_100k)
+
+
+def test_headers_are_kept_packed_and_come_back_unchanged() -> None:
+    raw = ((b"Host", b"h:1"), (b"X-Empty", b""), (b"X-Api-Key", b"k"), (b"X-Api-Key", b"k2"))
+    packed = pack_headers(raw)
+    assert isinstance(packed, bytes)
+    assert unpack_headers(packed) == raw
+    assert unpack_headers(pack_headers(())) == ()
+    journal = Journal(10)
+    rec = _record(journal)
+    assert rec.raw_headers == (
+        (b"Content-Type", b"application/json"),
+        (b"X-Api-Key", b"secret"),
+        (b"Authorization", b"Bearer x"),
+    )

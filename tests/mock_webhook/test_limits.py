@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from mock_webhook import CertBundle, MockWebhook
-from mock_webhook.journal import mask
+from mock_webhook.record import mask
 from tests.mock_webhook.conftest import callback_body
 
 CLOSE_CEILING_S = 15.0  # only reached when the server fails to close the connection

@@ -26,6 +26,7 @@ MAX_HEAD_BYTES = 65_536
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: [^\r\n]*)?")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[^\r\n]*)?")
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def _version() -> str:
@@ -141,6 +142,10 @@ def parse_response(
         return None
     status, http11, headers, body_start = head
     reusable = http11 and "close" not in headers.get("connection", "").lower()
+    if "transfer-encoding" in headers and "content-length" in headers:
+        reusable = (
+            False  # RFC 9112 6.3: chunked wins, and a client closes the connection after such an answer
+        )
     retry_after = headers.get("retry-after")
     if status in (204, 304):
         return WireResponse(status, retry_after, b"", reusable, body_start)
@@ -185,7 +190,7 @@ def _body(
     length_text = headers.get("content-length")
     if length_text is None:
         return None if have < limit_bytes else (bytes(buffer[start : start + keep_bytes]), len(buffer), False)
-    if not length_text.isdigit():
+    if not _DIGITS.fullmatch(length_text):  # str.isdigit() would take "²" (latin-1) and int() then fail
         raise WireProtocolError(f"bad content-length {length_text!r}")
     length = int(length_text)
     if have >= length:

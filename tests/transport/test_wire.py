@@ -82,6 +82,8 @@ def test_interim_answers_are_skipped_and_204_has_no_body() -> None:
         b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 70_000,  # longer than we read
+        # both framings (RFC 9112 6.3): chunked is read, and the connection is not trusted after it
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
     ],
 )
 def test_answers_after_which_the_connection_is_not_reused(raw: bytes) -> None:
@@ -103,6 +105,7 @@ def test_unframed_body_ends_with_the_connection() -> None:
         (b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", WireProtocolError),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", WireProtocolError),
         (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", WireProtocolError),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\nab", WireProtocolError),  # latin-1 "2"
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", WireProtocolError),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", WireProtocolError),
         (b"HTTP/1.1 101 Switching\r\n\r\n", WireProtocolError),

@@ -281,6 +281,9 @@ class WireConnection(asyncio.Protocol):
         except (WireProtocolError, ServerDisconnected) as exc:
             waiter.set_exception(exc)
             return
+        except Exception as exc:  # a parser slip on hostile bytes is that server's protocol error, not ours
+            waiter.set_exception(WireProtocolError(f"unparseable answer ({type(exc).__name__}: {exc})"))
+            return
         if response is not None:
             del self.buffer[: response.consumed]
             waiter.set_result(response)

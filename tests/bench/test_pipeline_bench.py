@@ -11,7 +11,8 @@ child-process bench peer, classification, settle (batched deletes) and EMF metri
 4. engine + moto SQS (``harness.moto_sqs_patch``), over ``AsyncSqsClient`` (what the worker uses) and over
    boto3 in threads: the worker's CPU per delivery through SQS against (1) (issue 18: within 2x of the
    in-memory figure plus the client's floor; moto closes every connection, so each SQS call here also
-   pays a TCP connect that a keep-alive endpoint such as real SQS does not).
+   pays a TCP connect that a keep-alive endpoint such as real SQS does not);
+5. engine + fauxqs SQS (the local stack's emulator, keep-alive like real SQS) over ``AsyncSqsClient``.
 
 Targets: (1) >= 75 % of (2) (issue 18); (1) >= 10x (3). Bounded: about 20 s in all.
 Run: ``.venv/bin/pytest tests/bench/test_pipeline_bench.py -m bench -p no:xdist -s``.
@@ -46,6 +47,7 @@ from delivery.runtime.settings import Settings
 from delivery.runtime.sqs import SqsQueue
 from delivery.runtime.sqs_wire import AsyncSqsClient
 from delivery.runtime.worker import Worker, freeze_startup_objects
+from harness.fauxqs_server import FauxqsServer
 from harness.moto_server import MotoServer
 from harness.redis_server import RedisServer
 from tests.bench.transport_baseline import API_KEY, APPLICATION_ID, BenchPeer, bare_keepalive_rps, bench_peer
@@ -173,10 +175,12 @@ async def _memory_queue(target_id: str, count: int) -> InMemoryQueue:
     return queue
 
 
-async def _moto(environ: dict[str, str], resources: Resources, target_id: str, *, wire: bool) -> Measured:
+async def _sqs(
+    environ: dict[str, str], resources: Resources, target_id: str, *, wire: bool, endpoint: str | None = None
+) -> Measured:
     sqs = boto3.client(
         "sqs",
-        endpoint_url=environ["AWS_ENDPOINT_URL"],
+        endpoint_url=endpoint or environ["AWS_ENDPOINT_URL"],
         region_name=environ["AWS_DEFAULT_REGION"],
         aws_access_key_id=environ["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=environ["AWS_SECRET_ACCESS_KEY"],
@@ -195,7 +199,7 @@ async def _moto(environ: dict[str, str], resources: Resources, target_id: str, *
         sqs.close()
 
 
-async def _bench(redis_url: str, moto_env: dict[str, str]) -> dict[str, Measured]:
+async def _bench(redis_url: str, moto_env: dict[str, str], fauxqs_url: str) -> dict[str, Measured]:
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
         root = Path(tmp)
         async with bench_peer() as peer:
@@ -227,8 +231,11 @@ async def _bench(redis_url: str, moto_env: dict[str, str]) -> dict[str, Measured
                     "bare keep-alive": _mean(bare),
                     "engine + memory queue": _mean(engine),
                     "engine, new connection each": await _drain(per_conn, fresh, InMemoryQueue()),
-                    "engine + moto SQS": await _moto(environ, pooled, target_id, wire=True),
-                    "engine + moto SQS, boto3": await _moto(environ, pooled, target_id, wire=False),
+                    "engine + moto SQS": await _sqs(environ, pooled, target_id, wire=True),
+                    "engine + moto SQS, boto3": await _sqs(environ, pooled, target_id, wire=False),
+                    "engine + fauxqs SQS": await _sqs(
+                        environ, pooled, target_id, wire=True, endpoint=fauxqs_url
+                    ),
                 }
             finally:
                 await pooled.close()
@@ -237,8 +244,8 @@ async def _bench(redis_url: str, moto_env: dict[str, str]) -> dict[str, Measured
 
 @pytest.mark.bench
 def test_pipeline_throughput() -> None:
-    with RedisServer() as redis, MotoServer() as moto:
-        results = uvloop.run(_bench(redis.url, moto.env()))
+    with RedisServer() as redis, MotoServer() as moto, FauxqsServer() as fauxqs:
+        results = uvloop.run(_bench(redis.url, moto.env(), fauxqs.url))
     setup = f"uvloop; mTLS + SPKI pin + HMAC + gate admit/record; concurrency {CONCURRENCY}"
     print(f"\npipeline benchmark ({setup}; batches of up to {MAX_BATCH}, {BATCHES_IN_FLIGHT} in flight)")
     for name, m in results.items():
@@ -248,7 +255,11 @@ def test_pipeline_throughput() -> None:
     print(f"  engine / bare keep-alive     = {engine.rps / bare.rps:.2f}  (target >= 0.75)")
     print(f"  engine / new connection each = {engine.rps / per_conn.rps:.1f}x (target >= 10x)")
     print(f"  engine CPU / bare CPU        = {engine.cpu_us / bare.cpu_us:.2f}  (the cost of the pipeline)")
-    for name in ("engine + moto SQS", "engine + moto SQS, boto3"):
+    for name in ("engine + moto SQS", "engine + moto SQS, boto3", "engine + fauxqs SQS"):
         print(f"  {name + ' CPU / memory CPU':40s} = {results[name].cpu_us / engine.cpu_us:.2f}")
     assert engine.rps >= 0.75 * bare.rps
     assert engine.rps >= 10 * per_conn.rps
+    through_sqs = results["engine + fauxqs SQS"]
+    ratio = through_sqs.cpu_us / engine.cpu_us
+    print(f"  worker CPU through SQS (fauxqs) / in memory = {ratio:.2f} (target <= 2)")
+    assert ratio <= 2

@@ -9,12 +9,26 @@ writes exactly the bytes aiohttp would have written (same headers, same order, s
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 from aiohttp import web
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 
 _TAIL = f"\r\nServer: {SERVER_SOFTWARE}\r\n\r\n".encode()
 _NO_BODY_STATUSES = frozenset({204, 304})  # aiohttp sends these without a body (and without a length)
+
+
+class _Done:
+    """An awaitable that is already complete: ``await DONE`` is None without creating a coroutine."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return iter(())  # type: ignore[return-value]
+
+
+DONE = _Done()
 
 
 class PrebuiltResponse(web.StreamResponse):
@@ -24,7 +38,8 @@ class PrebuiltResponse(web.StreamResponse):
         super().__init__(status=status)
         self._payload = body
 
-    async def prepare(self, request: web.BaseRequest) -> None:
+    def prepare(self, request: web.BaseRequest) -> _Done:  # type: ignore[override]
+        """Writes everything now; returns an awaitable that is already done (no coroutine per request)."""
         transport = request.transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("Cannot write to closing transport")
@@ -33,9 +48,10 @@ class PrebuiltResponse(web.StreamResponse):
         head = f"HTTP/1.1 {self.status} {self.reason}\r\nContent-Type: application/json\r\n"
         date = f"Content-Length: {len(body)}\r\nDate: {rfc822_formatted_time()}"
         transport.write(b"".join((head.encode(), date.encode(), _TAIL, body)))
+        return DONE
 
-    async def write_eof(self, data: bytes = b"") -> None:
-        return None  # everything went out in prepare
+    def write_eof(self, data: bytes = b"") -> _Done:  # type: ignore[override]
+        return DONE  # everything went out in prepare
 
 
 def json_response(request: web.BaseRequest, status: int, body: bytes) -> web.StreamResponse:

@@ -16,7 +16,15 @@ from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 
 _TAIL = f"\r\nServer: {SERVER_SOFTWARE}\r\n\r\n".encode()
+_HEADS: dict[int, bytes] = {}  # status -> the head up to the Content-Length value
 _NO_BODY_STATUSES = frozenset({204, 304})  # aiohttp sends these without a body (and without a length)
+
+
+def _head(status: int, reason: str) -> bytes:
+    head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: ".encode()
+    if len(_HEADS) < 1000:  # statuses are 100-999: bounded anyway
+        _HEADS[status] = head
+    return head
 
 
 class _Done:
@@ -45,9 +53,9 @@ class PrebuiltResponse(web.StreamResponse):
             raise ConnectionResetError("Cannot write to closing transport")
         self._req, self._keep_alive, self._eof_sent = request, True, True
         body = self._payload
-        head = f"HTTP/1.1 {self.status} {self.reason}\r\nContent-Type: application/json\r\n"
-        date = f"Content-Length: {len(body)}\r\nDate: {rfc822_formatted_time()}"
-        transport.write(b"".join((head.encode(), date.encode(), _TAIL, body)))
+        head = _HEADS.get(self.status) or _head(self.status, self.reason)
+        length_date = b"%d\r\nDate: %s" % (len(body), rfc822_formatted_time().encode())
+        transport.write(b"".join((head, length_date, _TAIL, body)))
         return DONE
 
     def write_eof(self, data: bytes = b"") -> _Done:  # type: ignore[override]

@@ -24,7 +24,7 @@ from aiohttp.web_protocol import RequestHandler
 from mock_webhook.clientcert import ALB_CERT_HEADER, TlsVerdict
 from mock_webhook.faults import FaultAction
 from mock_webhook.limits import GuardedHandler
-from mock_webhook.record import RecordedRequest, kept_body, pack_headers
+from mock_webhook.record import kept_body, new_record, pack_headers
 from mock_webhook.reference import (
     RECEIVED,
     UNAUTHORIZED,
@@ -116,31 +116,27 @@ class WebhookHandler:
             kept, length, digest = (body, len(body), None) if len(body) <= cap else kept_body(body, cap)
             journal = self.journal
             journal.append(
-                _tuple_new(  # RecordedRequest(...) without the NamedTuple's Python-level __new__
-                    RecordedRequest,
-                    (
-                        journal.next_seq(),
-                        now_s * 1000,
-                        path,
-                        request.method,
-                        pack_headers(request.raw_headers),
-                        kept,
-                        facts.message_id,
-                        facts.correlation_id,
-                        facts.callback_type,
-                        conn.connection_id,
-                        tls,
-                        key_valid,
-                        signature,
-                        None if reset else reply.status,
-                        None if reset else reply.body,
-                        (time.monotonic() - started_s) * 1000,
-                        None if action is None else action.label + (" reset" if reset else ""),
-                        creds.api_key_header,  # lower-case already
-                        -1 if digest is None else length,
-                        digest,
-                        None if action is None else action.detail,
-                    ),
+                new_record(
+                    journal.next_seq(),
+                    now_s * 1000,
+                    path,
+                    request.method,
+                    pack_headers(request.raw_headers),
+                    kept,
+                    None if digest is None else (facts.message_id, facts.correlation_id),
+                    facts.callback_type,
+                    conn.connection_id,
+                    tls,
+                    key_valid,
+                    signature,
+                    None if reset else reply.status,
+                    None if reset else reply.body,
+                    (time.monotonic() - started_s) * 1000,
+                    None if action is None else action.label + (" reset" if reset else ""),
+                    creds.api_key_header,  # lower-case already
+                    -1 if digest is None else length,
+                    digest,
+                    None if action is None else action.detail,
                 )
             )
             if action is None:
@@ -151,7 +147,6 @@ class WebhookHandler:
                 guarded.in_request = False  # GuardedHandler.request_done, inlined
 
 
-_tuple_new = tuple.__new__
 OK_REPLY = Reply(200, RECEIVED)
 
 

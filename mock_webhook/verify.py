@@ -19,7 +19,12 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+try:
+    from _hashlib import hmac_new as _hmac_new
+except ImportError:  # pragma: no cover - CPython without OpenSSL
+    _hmac_new = None
 
 REFERENCE_HEADER = "x-hmac-sha256-signature"
 WEBHOOK_ID = "webhook-id"
@@ -94,6 +99,7 @@ class Credentials:
     schemes: tuple[str, ...] = ()  # what the sender signs with; () = read it off each request
     secret_keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
     reference_key: bytes | None = field(init=False, repr=False, compare=False)
+    reference_mac: Any = field(init=False, repr=False, compare=False)  # HMAC keyed with reference_key
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.schemes if s not in SCHEMES]
@@ -102,9 +108,9 @@ class Credentials:
         object.__setattr__(self, "api_key_header", self.api_key_header.lower())
         object.__setattr__(self, "secret_keys", tuple(decode_whsec(s) for s in self.webhook_secrets))
         both = self.application_id is not None and self.api_key is not None
-        object.__setattr__(
-            self, "reference_key", f"{self.application_id}.{self.api_key}".encode() if both else None
-        )
+        key = f"{self.application_id}.{self.api_key}".encode() if both else None
+        object.__setattr__(self, "reference_key", key)
+        object.__setattr__(self, "reference_mac", None if key is None else _keyed_sha256(key))
 
     def to_json(self) -> dict[str, object]:
         """Safe to show: secrets reduced to whether they are set."""
@@ -128,10 +134,19 @@ def api_key_valid(creds: Credentials, received: str | None) -> bool | None:
     return hmac.compare_digest(received.encode(), creds.api_key.encode())
 
 
-def reference_valid(key: bytes, body: bytes, received: str) -> bool:
-    """``key`` is ``<applicationId>.<apiKey>`` encoded as UTF-8."""
-    expected = hmac.digest(key, body, "sha256").hex()  # one-shot: no HMAC object per request
-    return hmac.compare_digest(expected.encode(), received.strip().encode())
+def _keyed_sha256(key: bytes) -> Any:
+    """An HMAC-SHA256 keyed once; ``.copy()`` of it per message skips OpenSSL 3's digest fetch by name (the
+    dearest part of ``hmac.digest`` for a short body)."""
+    if _hmac_new is not None:
+        return _hmac_new(key, digestmod="sha256")
+    return hmac.new(key, digestmod=hashlib.sha256)  # pragma: no cover - CPython without OpenSSL
+
+
+def reference_valid(key: bytes, body: bytes, received: str, keyed: Any = None) -> bool:
+    """``key`` is ``<applicationId>.<apiKey>`` encoded as UTF-8; ``keyed``: an HMAC keyed with it, if any."""
+    mac = (keyed if keyed is not None else _keyed_sha256(key)).copy()
+    mac.update(body)
+    return hmac.compare_digest(mac.hexdigest().encode(), received.strip().encode())
 
 
 def standard_valid(
@@ -174,7 +189,8 @@ def _reference_scheme(
         return SchemeVerdict(REFERENCE, MISSING, f"no {REFERENCE_HEADER} header", sent)
     if key is None:
         return SchemeVerdict(REFERENCE, UNCHECKED, "no applicationId (and API key) configured", sent)
-    if reference_valid(key, body, received or ""):
+    keyed = creds.reference_mac if key == creds.reference_key else None
+    if reference_valid(key, body, received or "", keyed):
         return SchemeVerdict(REFERENCE, VALID, "reference signature matches", sent)
     why = "does not match HMAC-SHA256(<applicationId>.<apiKey>, body): check the applicationId and API key"
     return SchemeVerdict(REFERENCE, INVALID, why, sent)
@@ -240,7 +256,7 @@ def verify_signatures(
         and not creds.secret_keys
         and not creds.schemes
         and WEBHOOK_SIGNATURE not in headers
-        and reference_valid(ref_key, body, received)
+        and reference_valid(ref_key, body, received, creds.reference_mac)
     ):
         return REFERENCE_OK  # the common case, without building parts
     found = (_reference_scheme(creds, headers, received, body), _standard_scheme(creds, headers, body, now_s))

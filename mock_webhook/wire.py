@@ -14,9 +14,13 @@ from collections.abc import Generator
 from aiohttp import web
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
+from aiohttp.web_response import REASON_PHRASES
+from multidict import CIMultiDict, CIMultiDictProxy
 
 _TAIL = f"\r\nServer: {SERVER_SOFTWARE}\r\n\r\n".encode()
 _HEADS: dict[int, bytes] = {}  # status -> the head up to the Content-Length value
+_NO_HEADERS = CIMultiDictProxy(CIMultiDict[str]())
+_new_object = object.__new__
 _NO_BODY_STATUSES = frozenset({204, 304})  # aiohttp sends these without a body (and without a length)
 
 
@@ -42,9 +46,22 @@ DONE = _Done()
 class PrebuiltResponse(web.StreamResponse):
     """A JSON response whose head and body go out in one write (HTTP/1.1 keep-alive only)."""
 
+    _headers = _NO_HEADERS  # type: ignore[assignment]  # read-only and shared: the head goes out prebuilt
+
     def __init__(self, status: int, body: bytes) -> None:
         super().__init__(status=status)
         self._payload = body
+
+    @classmethod
+    def quick(cls, status: int, body: bytes) -> PrebuiltResponse:
+        """The same response without ``StreamResponse.__init__`` (its header dictionary and status checks):
+        what aiohttp reads of it afterwards (``keep_alive``, ``status``, ``reason``) is set here."""
+        response = _new_object(cls)
+        response._state = {}
+        response._status = status
+        response._reason = REASON_PHRASES.get(status, "")
+        response._payload = body
+        return response
 
     def prepare(self, request: web.BaseRequest) -> _Done:  # type: ignore[override]
         """Writes everything now; returns an awaitable that is already done (no coroutine per request)."""
@@ -71,5 +88,5 @@ def json_response(request: web.BaseRequest, status: int, body: bytes) -> web.Str
         and status not in _NO_BODY_STATUSES
         and request.method not in ("HEAD", "CONNECT")
     ):
-        return PrebuiltResponse(status, body)
+        return PrebuiltResponse.quick(status, body)
     return web.Response(body=body, status=status, content_type="application/json")

@@ -17,14 +17,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+from _hashlib import hmac_new  # OpenSSL's HMAC (the mock needs OpenSSL for TLS anyway)
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-
-try:
-    from _hashlib import hmac_new as _hmac_new
-except ImportError:  # pragma: no cover - CPython without OpenSSL
-    _hmac_new = None
 
 REFERENCE_HEADER = "x-hmac-sha256-signature"
 WEBHOOK_ID = "webhook-id"
@@ -137,9 +133,7 @@ def api_key_valid(creds: Credentials, received: str | None) -> bool | None:
 def _keyed_sha256(key: bytes) -> Any:
     """An HMAC-SHA256 keyed once; ``.copy()`` of it per message skips OpenSSL 3's digest fetch by name (the
     dearest part of ``hmac.digest`` for a short body)."""
-    if _hmac_new is not None:
-        return _hmac_new(key, digestmod="sha256")
-    return hmac.new(key, digestmod=hashlib.sha256)  # pragma: no cover - CPython without OpenSSL
+    return hmac_new(key, digestmod="sha256")
 
 
 def reference_valid(key: bytes, body: bytes, received: str, keyed: Any = None) -> bool:

@@ -3,9 +3,10 @@
 aiohttp's keep-alive timer closes a connection that sits idle between requests (``idle_timeout_s``) but
 gives a request head that trickles in (slowloris) just as long. :class:`GuardedHandler` adds a shorter
 deadline: from the connection's start, and from the first byte of each later request, the whole head must
-arrive within ``header_timeout_s`` or the connection is closed. The webhook handler calls
-:meth:`GuardedHandler.head_received` when a request starts and :meth:`GuardedHandler.request_done` when it
-is answered. Connections beyond ``max_connections`` are closed as soon as they are accepted.
+arrive within ``header_timeout_s`` or the connection is closed. The webhook handler marks a request
+started and answered (:meth:`GuardedHandler.head_received` / :meth:`GuardedHandler.request_done`, which it
+inlines as the two attribute writes they are). Connections beyond ``max_connections`` are closed as soon
+as they are accepted.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from _hashlib import hmac_new  # OpenSSL's HMAC (the mock needs OpenSSL for TLS anyway)
 from collections.abc import Mapping
@@ -96,6 +95,7 @@ class Credentials:
     secret_keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
     reference_key: bytes | None = field(init=False, repr=False, compare=False)
     reference_mac: Any = field(init=False, repr=False, compare=False)  # HMAC keyed with reference_key
+    secret_macs: tuple[Any, ...] = field(init=False, repr=False, compare=False)  # one per secret_keys
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.schemes if s not in SCHEMES]
@@ -103,6 +103,7 @@ class Credentials:
             raise ValueError(f"unknown signature scheme(s) {', '.join(unknown)}: use {' or '.join(SCHEMES)}")
         object.__setattr__(self, "api_key_header", self.api_key_header.lower())
         object.__setattr__(self, "secret_keys", tuple(decode_whsec(s) for s in self.webhook_secrets))
+        object.__setattr__(self, "secret_macs", tuple(_keyed_sha256(k) for k in self.secret_keys))
         both = self.application_id is not None and self.api_key is not None
         key = f"{self.application_id}.{self.api_key}".encode() if both else None
         object.__setattr__(self, "reference_key", key)
@@ -143,8 +144,14 @@ def reference_valid(key: bytes, body: bytes, received: str, keyed: Any = None) -
     return hmac.compare_digest(mac.hexdigest().encode(), received.strip().encode())
 
 
+def _mac_of(keyed: Any, message: bytes) -> bytes:
+    mac = keyed.copy()
+    mac.update(message)
+    return bytes(mac.digest())
+
+
 def standard_valid(
-    keys: tuple[bytes, ...], headers: Mapping[str, str], body: bytes, now_s: float, tolerance_s: int
+    macs: tuple[Any, ...], headers: Mapping[str, str], body: bytes, now_s: float, tolerance_s: int
 ) -> tuple[bool, str]:
     msg_id, stamp, sig = (headers.get(h) for h in (WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE))
     if not (msg_id and stamp and sig):
@@ -161,7 +168,7 @@ def standard_valid(
     if abs(now_s - int(stamp)) > tolerance_s:
         return False, f"webhook-timestamp outside the {tolerance_s}s tolerance"
     signed = b"%s.%s.%s" % (msg_id.encode(), stamp.encode(), body)
-    expected = [base64.b64encode(hmac.new(k, signed, hashlib.sha256).digest()) for k in keys]
+    expected = [base64.b64encode(_mac_of(keyed, signed)) for keyed in macs]  # macs: from _keyed_sha256
     for entry in sig.split():
         version, _, value = entry.partition(",")
         if version == "v1" and any(hmac.compare_digest(e, value.encode()) for e in expected):
@@ -201,7 +208,7 @@ def _standard_scheme(
         return SchemeVerdict(STANDARD, MISSING, "no webhook-id / webhook-timestamp / webhook-signature", sent)
     if not creds.secret_keys:
         return SchemeVerdict(STANDARD, UNCHECKED, "no webhook secret configured", sent)
-    ok, why = standard_valid(creds.secret_keys, headers, body, now_s, creds.tolerance_s)
+    ok, why = standard_valid(creds.secret_macs, headers, body, now_s, creds.tolerance_s)
     return SchemeVerdict(STANDARD, VALID if ok else INVALID, why, sent)
 
 

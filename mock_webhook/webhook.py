@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from mock_webhook.clientcert import ALB_CERT_HEADER, TlsVerdict
+from mock_webhook.clientcert import ALB_CERT_HEADER, AlbCertVerifier, TlsVerdict
 from mock_webhook.faults import FaultAction
 from mock_webhook.limits import GuardedHandler
 from mock_webhook.record import kept_body, new_record, pack_headers
@@ -76,9 +76,7 @@ class WebhookHandler:
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         """One coroutine per request (no inner frames on the usual path: this runs ~15,000 times a second)."""
         protocol = request.protocol
-        guarded = (
-            protocol if type(protocol) is GuardedHandler or isinstance(protocol, GuardedHandler) else None
-        )
+        guarded = protocol if isinstance(protocol, GuardedHandler) else None
         if guarded is not None:
             guarded.in_request = True  # GuardedHandler.head_received, inlined
             guarded.head_deadline = 0.0
@@ -102,7 +100,7 @@ class WebhookHandler:
             if state.alb is None:
                 tls, duplicate_alb = conn.tls, False
             else:
-                tls, duplicate_alb = _alb_verdict(state, headers)
+                tls, duplicate_alb = _alb_verdict(state.alb, headers)
             if action is None and not duplicate_alb and _plain_ok(key_valid, signature, creds, facts):
                 reply = OK_REPLY  # decide()'s answer for a request that passes every check
             else:
@@ -165,14 +163,13 @@ def _plain_ok(
     return message_id is None or not message_id.startswith("force-")
 
 
-def _alb_verdict(state: MockState, headers: Any) -> tuple[TlsVerdict, bool]:
+def _alb_verdict(alb: AlbCertVerifier, headers: Any) -> tuple[TlsVerdict, bool]:
     """ALB mode: the verdict on the forwarded certificate header (refused when it appears twice)."""
-    assert state.alb is not None
     alb_headers = headers.getall(ALB_CERT_HEADER, [])
     if len(alb_headers) > 1:
         detail = f"{ALB_CERT_HEADER} appeared {len(alb_headers)} times; refused"
         return TlsVerdict(True, False, detail=detail), True
-    return state.alb.verdict(alb_headers[0] if alb_headers else None), False
+    return alb.verdict(alb_headers[0] if alb_headers else None), False
 
 
 def _body_at_hand(request: web.BaseRequest) -> bytes | None:

@@ -96,9 +96,10 @@ class Journal:
             stats = self._stats[rec.path] = _PathStats()
         stats.by_status[rec.response_status] += 1
         stats.total += 1
-        stats.latency_sum_ms += rec.latency_ms
-        if rec.latency_ms > stats.latency_max_ms:
-            stats.latency_max_ms = rec.latency_ms
+        latency_ms = rec.latency_ms
+        stats.latency_sum_ms += latency_ms
+        if latency_ms > stats.latency_max_ms:
+            stats.latency_max_ms = latency_ms
         if self._waiters:
             self._notify(rec)
 

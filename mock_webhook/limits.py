@@ -3,9 +3,10 @@
 aiohttp's keep-alive timer closes a connection that sits idle between requests (``idle_timeout_s``) but
 gives a request head that trickles in (slowloris) just as long. :class:`GuardedHandler` adds a shorter
 deadline: from the connection's start, and from the first byte of each later request, the whole head must
-arrive within ``header_timeout_s`` or the connection is closed. The webhook handler calls
-:meth:`GuardedHandler.head_received` when a request starts and :meth:`GuardedHandler.request_done` when it
-is answered. Connections beyond ``max_connections`` are closed as soon as they are accepted.
+arrive within ``header_timeout_s`` or the connection is closed. The webhook handler marks a request
+started and answered (:meth:`GuardedHandler.head_received` / :meth:`GuardedHandler.request_done`, which it
+inlines as the two attribute writes they are). Connections beyond ``max_connections`` are closed as soon
+as they are accepted.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ class GuardedHandler(RequestHandler):
         super().__init__(manager, **kwargs)
         self._state = state
         self._head_timer: asyncio.TimerHandle | None = None
-        self._head_deadline = 0.0
-        self._in_request = False
+        self.head_deadline = 0.0
+        self.in_request = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -39,7 +40,7 @@ class GuardedHandler(RequestHandler):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        if data and not self._in_request and self._head_deadline == 0.0:
+        if data and not self.in_request and self.head_deadline == 0.0:
             self._arm()  # the first byte of a new request on a kept-alive connection
         super().data_received(data)
 
@@ -48,11 +49,11 @@ class GuardedHandler(RequestHandler):
         super().connection_lost(exc)
 
     def head_received(self) -> None:
-        self._in_request = True
-        self._head_deadline = 0.0  # the timer, if pending, finds no deadline and lapses
+        self.in_request = True
+        self.head_deadline = 0.0  # the timer, if pending, finds no deadline and lapses
 
     def request_done(self) -> None:
-        self._in_request = False  # the next request's first byte arms the deadline again
+        self.in_request = False  # the next request's first byte arms the deadline again
 
     def body_too_slow(self) -> None:
         self._state.timed_out_connections += 1
@@ -61,20 +62,20 @@ class GuardedHandler(RequestHandler):
     def _arm(self) -> None:
         """Set the deadline; one timer per connection at a time (no schedule/cancel on every request, as
         aiohttp's own keep-alive timer): a timer that fires early re-arms itself for the current deadline."""
-        self._head_deadline = self._loop.time() + self._state.settings.header_timeout_s
+        self.head_deadline = self._loop.time() + self._state.settings.header_timeout_s
         if self._head_timer is None:
-            self._head_timer = self._loop.call_at(self._head_deadline, self._check_head)
+            self._head_timer = self._loop.call_at(self.head_deadline, self._check_head)
 
     def _disarm(self) -> None:
-        self._head_deadline = 0.0
+        self.head_deadline = 0.0
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
     def _check_head(self) -> None:
         self._head_timer = None
-        deadline = self._head_deadline
-        if deadline == 0.0 or self._in_request:
+        deadline = self.head_deadline
+        if deadline == 0.0 or self.in_request:
             return  # the head arrived in time
         if self._loop.time() < deadline:
             self._head_timer = self._loop.call_at(deadline, self._check_head)

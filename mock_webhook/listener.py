@@ -130,8 +130,9 @@ class WatchedTls(sslproto.SSLProtocol):
         """asyncio's read path for an established connection, without its per-call overhead: the usual
         record (one request) goes straight to the app; anything else continues in asyncio's own loop."""
         self._incoming.write(self._ssl_buffer_view[:nbytes])
+        tls = self._sslobj._sslobj  # type: ignore[attr-defined]  # the C object: SSLObject's methods only wrap it
         try:
-            chunk = self._sslobj.read(self.max_size)
+            chunk = tls.read(self.max_size)
         except _AGAIN:
             chunk = None  # part of a record: wait for the rest
         except Exception as exc:
@@ -140,7 +141,7 @@ class WatchedTls(sslproto.SSLProtocol):
         try:
             if chunk:
                 self._app_protocol.data_received(chunk)  # type: ignore[attr-defined]
-                if not self._incoming.pending and not self._sslobj.pending():  # the usual case: done
+                if not self._incoming.pending and not tls.pending():  # the usual case: done
                     if self._write_backlog:
                         self._me._do_write()
                     elif self._outgoing.pending:
@@ -167,7 +168,7 @@ class WatchedTls(sslproto.SSLProtocol):
         pieces = list(list_of_data)
         data = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # head and body: one TLS record
         try:
-            count = self._sslobj.write(data)
+            count = self._sslobj._sslobj.write(data)  # type: ignore[attr-defined]  # the C object
         except _AGAIN:
             count = 0
         except Exception as exc:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
+from _hashlib import hmac_new  # OpenSSL's HMAC (the mock needs OpenSSL for TLS anyway)
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 REFERENCE_HEADER = "x-hmac-sha256-signature"
 WEBHOOK_ID = "webhook-id"
@@ -94,6 +94,8 @@ class Credentials:
     schemes: tuple[str, ...] = ()  # what the sender signs with; () = read it off each request
     secret_keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
     reference_key: bytes | None = field(init=False, repr=False, compare=False)
+    reference_mac: Any = field(init=False, repr=False, compare=False)  # HMAC keyed with reference_key
+    secret_macs: tuple[Any, ...] = field(init=False, repr=False, compare=False)  # one per secret_keys
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.schemes if s not in SCHEMES]
@@ -101,10 +103,11 @@ class Credentials:
             raise ValueError(f"unknown signature scheme(s) {', '.join(unknown)}: use {' or '.join(SCHEMES)}")
         object.__setattr__(self, "api_key_header", self.api_key_header.lower())
         object.__setattr__(self, "secret_keys", tuple(decode_whsec(s) for s in self.webhook_secrets))
+        object.__setattr__(self, "secret_macs", tuple(_keyed_sha256(k) for k in self.secret_keys))
         both = self.application_id is not None and self.api_key is not None
-        object.__setattr__(
-            self, "reference_key", f"{self.application_id}.{self.api_key}".encode() if both else None
-        )
+        key = f"{self.application_id}.{self.api_key}".encode() if both else None
+        object.__setattr__(self, "reference_key", key)
+        object.__setattr__(self, "reference_mac", None if key is None else _keyed_sha256(key))
 
     def to_json(self) -> dict[str, object]:
         """Safe to show: secrets reduced to whether they are set."""
@@ -128,14 +131,27 @@ def api_key_valid(creds: Credentials, received: str | None) -> bool | None:
     return hmac.compare_digest(received.encode(), creds.api_key.encode())
 
 
-def reference_valid(key: bytes, body: bytes, received: str) -> bool:
-    """``key`` is ``<applicationId>.<apiKey>`` encoded as UTF-8."""
-    expected = hmac.digest(key, body, "sha256").hex()  # one-shot: no HMAC object per request
-    return hmac.compare_digest(expected.encode(), received.strip().encode())
+def _keyed_sha256(key: bytes) -> Any:
+    """An HMAC-SHA256 keyed once; ``.copy()`` of it per message skips OpenSSL 3's digest fetch by name (the
+    dearest part of ``hmac.digest`` for a short body)."""
+    return hmac_new(key, digestmod="sha256")
+
+
+def reference_valid(key: bytes, body: bytes, received: str, keyed: Any = None) -> bool:
+    """``key`` is ``<applicationId>.<apiKey>`` encoded as UTF-8; ``keyed``: an HMAC keyed with it, if any."""
+    mac = (keyed if keyed is not None else _keyed_sha256(key)).copy()
+    mac.update(body)
+    return hmac.compare_digest(mac.hexdigest().encode(), received.strip().encode())
+
+
+def _mac_of(keyed: Any, message: bytes) -> bytes:
+    mac = keyed.copy()
+    mac.update(message)
+    return bytes(mac.digest())
 
 
 def standard_valid(
-    keys: tuple[bytes, ...], headers: Mapping[str, str], body: bytes, now_s: float, tolerance_s: int
+    macs: tuple[Any, ...], headers: Mapping[str, str], body: bytes, now_s: float, tolerance_s: int
 ) -> tuple[bool, str]:
     msg_id, stamp, sig = (headers.get(h) for h in (WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE))
     if not (msg_id and stamp and sig):
@@ -152,7 +168,7 @@ def standard_valid(
     if abs(now_s - int(stamp)) > tolerance_s:
         return False, f"webhook-timestamp outside the {tolerance_s}s tolerance"
     signed = b"%s.%s.%s" % (msg_id.encode(), stamp.encode(), body)
-    expected = [base64.b64encode(hmac.new(k, signed, hashlib.sha256).digest()) for k in keys]
+    expected = [base64.b64encode(_mac_of(keyed, signed)) for keyed in macs]  # macs: from _keyed_sha256
     for entry in sig.split():
         version, _, value = entry.partition(",")
         if version == "v1" and any(hmac.compare_digest(e, value.encode()) for e in expected):
@@ -174,7 +190,8 @@ def _reference_scheme(
         return SchemeVerdict(REFERENCE, MISSING, f"no {REFERENCE_HEADER} header", sent)
     if key is None:
         return SchemeVerdict(REFERENCE, UNCHECKED, "no applicationId (and API key) configured", sent)
-    if reference_valid(key, body, received or ""):
+    keyed = creds.reference_mac if key == creds.reference_key else None
+    if reference_valid(key, body, received or "", keyed):
         return SchemeVerdict(REFERENCE, VALID, "reference signature matches", sent)
     why = "does not match HMAC-SHA256(<applicationId>.<apiKey>, body): check the applicationId and API key"
     return SchemeVerdict(REFERENCE, INVALID, why, sent)
@@ -191,7 +208,7 @@ def _standard_scheme(
         return SchemeVerdict(STANDARD, MISSING, "no webhook-id / webhook-timestamp / webhook-signature", sent)
     if not creds.secret_keys:
         return SchemeVerdict(STANDARD, UNCHECKED, "no webhook secret configured", sent)
-    ok, why = standard_valid(creds.secret_keys, headers, body, now_s, creds.tolerance_s)
+    ok, why = standard_valid(creds.secret_macs, headers, body, now_s, creds.tolerance_s)
     return SchemeVerdict(STANDARD, VALID if ok else INVALID, why, sent)
 
 
@@ -240,7 +257,7 @@ def verify_signatures(
         and not creds.secret_keys
         and not creds.schemes
         and WEBHOOK_SIGNATURE not in headers
-        and reference_valid(ref_key, body, received)
+        and reference_valid(ref_key, body, received, creds.reference_mac)
     ):
         return REFERENCE_OK  # the common case, without building parts
     found = (_reference_scheme(creds, headers, received, body), _standard_scheme(creds, headers, body, now_s))

@@ -9,7 +9,7 @@ import tracemalloc
 
 from mock_webhook.clientcert import NO_CERT
 from mock_webhook.journal import Journal, RequestFilter
-from mock_webhook.record import RecordedRequest, pack_headers, unpack_headers
+from mock_webhook.record import new_record, pack_headers, unpack_headers
 from mock_webhook.verify import NO_SIGNATURE
 
 
@@ -22,8 +22,8 @@ def _record(
         (b"X-Api-Key", b"secret"),
         (b"Authorization", b"Bearer x"),
     )
-    return RecordedRequest(
-        journal.next_seq(), at_ms, path, "POST", pack_headers(headers), body, message_id, None,
+    return new_record(
+        journal.next_seq(), at_ms, path, "POST", pack_headers(headers), body, (message_id, None),
         "MessageStatus", 1, NO_CERT, None, NO_SIGNATURE, status, b'{"message":"ok"}', 1.5, None, "x-api-key",
     )  # fmt: skip
 
@@ -134,3 +134,23 @@ def test_headers_are_kept_packed_and_come_back_unchanged() -> None:
         (b"X-Api-Key", b"secret"),
         (b"Authorization", b"Bearer x"),
     )
+
+
+def test_record_packs_numbers_headers_and_body_and_reads_ids_off_the_body() -> None:
+    """A record keeps one bytes object for its numbers, headers and body; every field reads back exactly
+    (an empty header value, a body with blank lines in it), and the ids come off the body when not kept."""
+    item = b'{"type":"ChannelStatus","attributes":{"messageId":"m-7"},"meta":{"idempotencyKey":"k"}}'
+    body = b'{"data":[%s]}\n\n' % item
+    headers = ((b"X-Empty", b""), (b"X-Api-Key", b"s"))
+    rec = new_record(
+        123456789, 1.7e12 + 0.25, "/p", "POST", pack_headers(headers), body, None, "ChannelStatus", 1,
+        NO_CERT, None, NO_SIGNATURE, 200, b"{}", 2.5,
+    )  # fmt: skip
+    assert (rec.seq, rec.received_at_ms, rec.latency_ms) == (123456789, 1.7e12 + 0.25, 2.5)
+    assert rec.raw_headers == headers
+    assert rec.body_bytes == body
+    assert (rec.message_id, rec.correlation_id) == ("m-7", "k")
+    kept = rec._replace(ids=("m-full", None))  # a truncated body keeps the ids it was read with
+    assert (kept.message_id, kept.correlation_id) == ("m-full", None)
+    assert rec.headers["x-empty"] == ""
+    assert rec.size_bytes > len(body)

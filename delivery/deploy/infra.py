@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from delivery.router.vocabulary import queue_names
+
 PROJECT = "callbacks"
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_MAX_CONCURRENCY = 5
@@ -46,11 +48,11 @@ class ClientPlan:
 
     @property
     def queue_name(self) -> str:
-        return f"{self.prefix}-{self.client_id}-delivery-queue"
+        return queue_names(self.prefix, self.client_id)[0]
 
     @property
     def dlq_name(self) -> str:
-        return f"{self.prefix}-{self.client_id}-delivery-dlq-queue"
+        return queue_names(self.prefix, self.client_id)[1]
 
     @property
     def function_name(self) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from delivery.errors import DeliveryError
-from delivery.runtime.queue import queue_names
+from delivery.router.vocabulary import queue_names
 from delivery.runtime.sqs import OutgoingMessage, SqsQueue
 
 

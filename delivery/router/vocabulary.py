@@ -61,4 +61,12 @@ class Metric(StrEnum):
 
 
 DEFAULT_QUEUE_PREFIX: Final = "callbacks-local"
+
+
+def queue_names(prefix: str, client_id: str) -> tuple[str, str]:
+    """The contract names of a client's delivery queue and its DLQ (the router's fan-out target, the
+    worker's source, the deployed stack's resources)."""
+    return f"{prefix}-{client_id}-delivery-queue", f"{prefix}-{client_id}-delivery-dlq-queue"
+
+
 DEFAULT_MESSAGE_ROOT_URI: Final = "/v1/message-batches"

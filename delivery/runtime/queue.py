@@ -12,17 +12,11 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from delivery.models import ReceivedMessage
+from delivery.router.vocabulary import DEFAULT_QUEUE_PREFIX, queue_names
 from delivery.runtime.batches import EntryOutcome
 from delivery.runtime.sqs import OutgoingMessage
 
 __all__ = ["DEFAULT_QUEUE_PREFIX", "OutgoingMessage", "Queue", "queue_names"]
-
-DEFAULT_QUEUE_PREFIX = "callbacks-local"
-
-
-def queue_names(prefix: str, client_id: str) -> tuple[str, str]:
-    """The contract names of a client's delivery queue and its DLQ."""
-    return f"{prefix}-{client_id}-delivery-queue", f"{prefix}-{client_id}-delivery-dlq-queue"
 
 
 class Queue(Protocol):

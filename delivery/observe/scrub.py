@@ -28,6 +28,8 @@ MIN_SECRET_CHARS = 6  # shorter values are not scrubbed: masking every "k" or "a
 REGEX_MAX_FORMS = 256  # up to this many forms one alternation regex is fastest; beyond, the head index
 HEAD_CHARS = 4  # secrets are indexed by this many leading characters
 MIN_DANGLING_CHARS = HEAD_CHARS  # a cut-off secret is masked when at least this much of it ends the text
+DANGLING_REGEX_MAX_CHARS = 64  # longer forms are scanned: the regex nests one group per character, and the
+# stdlib's regex parser and compiler recurse per nesting level (a 300-character form overflows the stack)
 CACHE_TEXTS = 4096  # scrubbed texts remembered (see ``KnownSecrets``)
 CACHE_TEXT_CHARS = 512  # longer texts (error messages, bodies) are scrubbed every time
 MAX_KNOWN_SECRETS = 4096  # the registry keeps the newest values (a worker serves a bounded set of targets)
@@ -52,6 +54,7 @@ class _Matcher:
     longest: int
     pattern: re.Pattern[str] | None  # every form in one regex, when there are few (faster in C)
     dangling: re.Pattern[str] | None  # a form's beginning ending the text, when there are few
+    dangling_long: dict[str, tuple[str, ...]]  # the forms ``dangling`` leaves to the scan, by head
 
 
 @functools.lru_cache(maxsize=64)
@@ -67,10 +70,13 @@ def _matcher(secrets: frozenset[str]) -> _Matcher:
     longest = max((len(f) for f in forms), default=0)
     few = re.compile("|".join(re.escape(f) for f in forms)) if 0 < len(forms) <= REGEX_MAX_FORMS else None
     heads = [f for f in forms if len(f) >= MIN_DANGLING_CHARS]
-    dangling = None
-    if few is not None and heads:
-        dangling = re.compile("(?:" + "|".join(_prefix_pattern(f) for f in heads) + r")\Z")
-    return _Matcher({k: tuple(v) for k, v in by_head.items()}, short, longest, few, dangling)
+    in_regex = [f for f in heads if len(f) <= DANGLING_REGEX_MAX_CHARS] if few is not None else []
+    dangling = re.compile("(?:" + "|".join(map(_prefix_pattern, in_regex)) + r")\Z") if in_regex else None
+    scanned: dict[str, list[str]] = {}
+    for form in heads if dangling is None else [f for f in heads if len(f) > DANGLING_REGEX_MAX_CHARS]:
+        scanned.setdefault(form[:HEAD_CHARS], []).append(form)
+    by_head_t = {k: tuple(v) for k, v in by_head.items()}
+    return _Matcher(by_head_t, short, longest, few, dangling, {k: tuple(v) for k, v in scanned.items()})
 
 
 def _prefix_pattern(form: str) -> str:
@@ -110,18 +116,30 @@ def _replace_long(text: str, by_head: dict[str, tuple[str, ...]]) -> str:
 def _mask_dangling(text: str, matcher: _Matcher) -> str:
     """Mask a secret's beginning at the very end of ``text`` (what a byte cap leaves of it)."""
     first = max(len(text) - matcher.longest + 1, 0)
-    if matcher.dangling is not None:  # one C scan; the same leftmost start as the loop below
+    end = len(text) - MIN_DANGLING_CHARS + 1
+    if matcher.dangling is not None:  # one C scan for the short forms; the same leftmost start as the scan
         found = matcher.dangling.search(text, first)
-        return text if found is None else text[: found.start()] + MASK
-    return _mask_dangling_scan(text, matcher, first)
+        if found is not None:
+            end = found.start()
+    cut = _dangling_start(text, matcher.dangling_long, first, end) if matcher.dangling_long else None
+    if cut is None and end < len(text) - MIN_DANGLING_CHARS + 1:
+        cut = end
+    return text if cut is None else text[:cut] + MASK
+
+
+def _dangling_start(text: str, by_head: dict[str, tuple[str, ...]], first: int, end: int) -> int | None:
+    """The leftmost ``i`` in ``[first, end)`` where ``text[i:]`` begins one of the forms (the loop)."""
+    for i in range(first, end):
+        tail = text[i:]
+        if any(f.startswith(tail) for f in by_head.get(tail[:HEAD_CHARS], ())):
+            return i
+    return None
 
 
 def _mask_dangling_scan(text: str, matcher: _Matcher, first: int) -> str:
-    for i in range(first, len(text) - MIN_DANGLING_CHARS + 1):
-        tail = text[i:]
-        if any(f.startswith(tail) for f in matcher.by_head.get(tail[:HEAD_CHARS], ())):
-            return text[:i] + MASK
-    return text
+    """The reference: every form scanned position by position (what the regex path must agree with)."""
+    cut = _dangling_start(text, matcher.by_head, first, len(text) - MIN_DANGLING_CHARS + 1)
+    return text if cut is None else text[:cut] + MASK
 
 
 _SCALARS = frozenset({int, float, bool, type(None)})

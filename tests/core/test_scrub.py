@@ -6,6 +6,7 @@ import json
 import logging
 from urllib.parse import quote
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import JsonFormatter
 from delivery.observe.scrub import (
     MASK,
+    MIN_DANGLING_CHARS,
     KnownSecrets,
     _mask_dangling,
     _mask_dangling_scan,
@@ -177,6 +179,33 @@ def test_known_secrets_remembers_clean_texts_but_never_hides_a_secret_added_late
 def test_the_dangling_regex_cuts_where_the_scan_cuts(secrets: list[str], before: str, cut: int) -> None:
     """The one-regex check for a secret's beginning at the end of a text (few secrets) masks from the same
     position as the character-by-character scan it replaced (kept for many secrets)."""
+    matcher = _matcher(frozenset(secrets))
+    for form in sorted({f for s in secrets for f in secret_forms(s)}):
+        text = before + form[: max(cut, 1)]
+        first = max(len(text) - matcher.longest + 1, 0)
+        assert _mask_dangling(text, matcher) == _mask_dangling_scan(text, matcher, first)
+
+
+@pytest.mark.parametrize("length", [64, 65, 300, 5000])
+def test_long_secrets_compile_and_are_masked_whole_or_cut(length: int) -> None:
+    """A long value (or its 3x-longer percent-encoded form) must not overflow the regex compiler's stack
+    (one nested group per character did, for a 300-character form); the cut-off end is still masked."""
+    secret = "".join(chr(0x21 + i % 90) for i in range(length))
+    forms = sorted(secret_forms(secret), key=len)
+    assert scrub(f"key {forms[-1]} end", [secret]) == f"key {MASK} end"
+    for form in forms:
+        for keep in (MIN_DANGLING_CHARS, length // 2, len(form) - 1):
+            assert scrub(f"body: {form[:keep]}", [secret, "short-one"]) == f"body: {MASK}"
+
+
+@given(
+    st.lists(st.one_of(SECRET, st.text(min_size=60, max_size=200)), min_size=1, max_size=3),
+    TEXT,
+    st.integers(min_value=0, max_value=600),
+)
+def test_the_dangling_regex_and_the_long_form_scan_cut_where_the_scan_cuts(
+    secrets: list[str], before: str, cut: int
+) -> None:
     matcher = _matcher(frozenset(secrets))
     for form in sorted({f for s in secrets for f in secret_forms(s)}):
         text = before + form[: max(cut, 1)]

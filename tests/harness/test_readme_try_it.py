@@ -65,6 +65,16 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+# Ctrl-C reaches a command started from a terminal: SIGINT at its default. A test run started in the
+# background (``pytest ... &`` from a script) inherits SIGINT *ignored*, which bash and Python keep (POSIX: a
+# background job ignores the terminal's interrupt), so ``local up`` would never see the test's Ctrl-C.
+# Reset it, then exec.
+AS_FROM_A_TERMINAL = [
+    sys.executable, "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])",  # noqa: E501
+]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def stack(
     clone: Path, tmp_path_factory: pytest.TempPathFactory
@@ -74,8 +84,8 @@ def stack(
     line = line_starting(".venv/bin/callbacks local up").replace(README_STATE_DIR, str(state))
     log = (state.parent / "local-up.log").open("w")
     proc = subprocess.Popen(
-        ["bash", "-c", line], cwd=clone, env=_clean_env(), stdout=log, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
+        [*AS_FROM_A_TERMINAL, "bash", "-c", line], cwd=clone, env=_clean_env(), stdout=log,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
         eventually(
@@ -84,10 +94,15 @@ def stack(
         assert proc.poll() is None, (state.parent / "local-up.log").read_text()
         yield state, proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C stops all
-            proc.wait(timeout=60)
-        log.close()
+        try:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C stops all
+                proc.wait(timeout=60)
+        finally:  # a stack that ignored Ctrl-C is still stopped (SIGTERM stops its children too)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=60)
+            log.close()
 
 
 def _run(line: str, cwd: Path, timeout_s: float = 240) -> subprocess.CompletedProcess[str]:

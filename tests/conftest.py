@@ -10,9 +10,16 @@ from collections.abc import Iterator
 
 import pytest
 import trustme
+from hypothesis import settings
 
 from harness.moto_server import MotoServer
 from harness.redis_server import RedisServer
+
+# Property tests assert behaviour, never time: no per-example deadline (Hypothesis's default 200 ms would
+# make a loaded CI machine fail a correct test as "flaky"). Examples stay random, so a run can still find a
+# new bug; Hypothesis prints the failing example and its seed to reproduce it.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from harness.environment import Environment
 from harness.processes import port_open
 from harness.waits import eventually
 from loadtests.slo import SLO_BREACHED_EXIT_CODE
+from tests.readme_commands import readme_command
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -32,15 +33,8 @@ README_STATE_DIR = "/tmp/cb"
 pytestmark = pytest.mark.integration
 
 
-def try_it_lines() -> list[str]:
-    block = (REPO / "README.md").read_text(encoding="utf-8").split("## Try it", 1)[1]
-    body = block.split("```sh\n", 1)[1].split("```", 1)[0]
-    return [line for line in body.splitlines() if line.strip()]
-
-
 def line_starting(prefix: str) -> str:
-    [line] = [line for line in try_it_lines() if line.startswith(prefix)]
-    return line
+    return readme_command("README.md", prefix, section="Try it").text
 
 
 def _clean_env() -> dict[str, str]:
@@ -100,7 +94,7 @@ def test_the_scenario_command_runs_as_printed_against_the_running_stack(clone: P
     state, _ = stack
     line = line_starting(".venv/bin/pytest -m integration --callbacks-env")
     assert "--callbacks-env=" in line  # the form pytest cannot take for a test path
-    command = line.replace(README_STATE_DIR, str(state)).split("#", 1)[0]
+    command = line.replace(README_STATE_DIR, str(state))
     done = _run(f"{command} -p no:xdist -k test_fanout_client_gets_one_identical_callback", clone)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"rootdir: {clone}" in done.stdout
@@ -110,7 +104,7 @@ def test_the_scenario_command_runs_as_printed_against_the_running_stack(clone: P
 
 @pytest.mark.timeout(300)
 def test_the_xdist_scenario_command_runs_as_printed(clone: Path) -> None:
-    line = line_starting(".venv/bin/pytest -m integration -n 2").split("#", 1)[0]
+    line = line_starting(".venv/bin/pytest -m integration -n 2")
     done = _run(f"{line} -k test_fanout_client_gets_one_identical_callback", clone)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "1 passed" in done.stdout
@@ -119,7 +113,9 @@ def test_the_xdist_scenario_command_runs_as_printed(clone: Path) -> None:
 
 @pytest.mark.timeout(300)
 def test_the_locust_command_runs_as_printed(clone: Path) -> None:
+    """The steady line, printed in this README and in loadtests/README.md alike (run once for both)."""
     line = line_starting(".venv/bin/locust -f loadtests --headless")
+    assert line == readme_command("loadtests/README.md", ".venv/bin/locust -f loadtests --headless -t 30s --csv").text
     done = _run(line, clone, timeout_s=280)
     # it runs and judges; whether 50 msg/s meets the default SLO depends on the spare CPU (3 = breached)
     assert done.returncode in (0, SLO_BREACHED_EXIT_CODE), done.stderr[-3000:]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "mock_webhook" / "README.md"
-SECTION = "## Five minutes"
+from tests.readme_commands import readme_commands
+
 BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
@@ -27,20 +27,7 @@ pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl not i
 
 def walkthrough_commands() -> list[tuple[str, str | None]]:
     """(command, expected text) for every command in the walk-through's bash blocks, in order."""
-    text = README.read_text()
-    section = text[text.index(SECTION) :]
-    section = section[: section.index("\n## ", 1)]
-    commands: list[tuple[str, str | None]] = []
-    for block in re.findall(r"```bash\n(.*?)```", section, re.S):
-        pending = ""
-        for line in block.splitlines():
-            pending += line.rstrip("\\").rstrip() + " " if line.endswith("\\") else line
-            if line.endswith("\\"):
-                continue
-            command, _, expected = pending.partition("# ->")
-            commands.append((command.strip(), expected.strip() or None))
-            pending = ""
-    return commands
+    return [(c.text, c.expected) for c in readme_commands("mock_webhook/README.md", "Five minutes")]
 
 
 def test_the_walkthrough_parses_into_commands() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tests.readme_commands import ROOT, SHELL_LANGUAGES, code_blocks, readme_commands, tracked_readmes
 
+ONE_SCENARIO = "-k test_fanout_client_gets_one_identical_callback"  # as tests/harness/test_readme_try_it.py
 READER_CALLS = ("readme_commands", "readme_command")
 
 
@@ -37,7 +38,7 @@ LOADTESTS = "tests/loadtests/test_readme_lines.py"
 MOCK = "tests/mock_webhook/test_readme_walkthrough.py"
 
 AS_PRINTED: dict[Key, str] = {
-    ("README.md", "make demo"): "tests/integration/test_demo.py::test_make_demo_as_printed_runs_every_scenario",
+    ("README.md", "make demo"): "tests/integration/test_demo.py::test_demo_runs_every_scenario_and_summarises",
     ("README.md", ".venv/bin/callbacks local up --state-dir /tmp/cb"):
         f"{TRY_IT}::test_the_scenario_command_runs_as_printed_against_the_running_stack",
     ("README.md", ".venv/bin/locust -f loadtests --headless -t 30s --csv loadtests-out/steady"):
@@ -55,7 +56,13 @@ AS_PRINTED: dict[Key, str] = {
         "loadtests/README.md",
         ".venv/bin/locust -f loadtests --headless -t 30s --rate 1000 --max-p99-ms 500 --csv loadtests-out/bar",
     ): "tests/bench/test_steady_load_bench.py::test_local_stack_holds_1000_msg_per_s_three_runs_in_a_row",
-    ("loadtests/README.md", Section("Load tests")): f"{LOADTESTS}::test_the_headless_lines_run_as_printed",
+    (
+        "loadtests/README.md",
+        ".venv/bin/locust -f loadtests --headless -t 20s --load-profile spike --rate 200 --max-p95-ms 2000 "
+        "--csv loadtests-out/spike",
+    ): f"{LOADTESTS}::test_the_headless_lines_run_as_printed",
+    ("loadtests/README.md", ".venv/bin/locust -f loadtests/failing_target.py --headless -t 20s"):
+        f"{LOADTESTS}::test_the_headless_lines_run_as_printed",
     ("loadtests/README.md", ".venv/bin/locust -f loadtests"):
         f"{LOADTESTS}::test_the_web_ui_line_serves_on_loopback_and_stops_cleanly",
     ("loadtests/README.md", ".venv/bin/python -m loadtests --help"):
@@ -70,14 +77,25 @@ AS_PRINTED: dict[Key, str] = {
 EXTENDED: dict[Key, tuple[str, str]] = {
     ("README.md", ".venv/bin/pytest -m integration --callbacks-env=/tmp/cb/environment.toml"): (
         f"{TRY_IT}::test_the_scenario_command_runs_as_printed_against_the_running_stack",
-        "+ '-p no:xdist -k <one scenario>': the printed line runs the whole scenario suite, which the suite "
+        f"+ '-p no:xdist {ONE_SCENARIO}': the printed line runs the whole scenario suite, which the suite "
         "itself already runs; the test proves the line's rootdir, config and environment wiring",
     ),
     ("README.md", ".venv/bin/pytest -m integration -n 2"): (
         f"{TRY_IT}::test_the_xdist_scenario_command_runs_as_printed",
-        "+ '-k <one scenario>': as above; both xdist workers still start",
+        f"+ '{ONE_SCENARIO}': as above; both xdist workers still start",
     ),
 }
+
+SUITE = "tests/integration/README.md"
+for _line in ("tests/integration", "tests/integration -n 2",
+              "tests/integration --callbacks-env=/tmp/cb/environment.toml"):  # fmt: skip
+    EXTENDED[(SUITE, f".venv/bin/pytest -m integration {_line}")] = (
+        f"{TRY_IT}::test_the_scenario_suite_readme_lines_run_as_printed",
+        f"+ '{ONE_SCENARIO}': the printed line runs the whole scenario suite, which the suite itself runs",
+    )
+AS_PRINTED[(SUITE, ".venv/bin/callbacks local up --state-dir /tmp/cb")] = AS_PRINTED[
+    ("README.md", ".venv/bin/callbacks local up --state-dir /tmp/cb")
+]
 
 EXEMPT: dict[Key, str] = {
     # `make test` is the suite: run from inside it, it would run itself. CI (.ci/run) runs exactly this line.
@@ -92,6 +110,9 @@ EXEMPT: dict[Key, str] = {
     # tests/deploy/test_deployed_suite.py runs the same suite against that stack deployed into moto.
     ("README.md", ".venv/bin/pytest -m integration --callbacks-env=dev.toml"):
         "tests/deploy/test_deployed_suite.py runs the suite against the moto-deployed stack (with its own args)",
+    # The example file's endpoints are placeholders (example.internal, account 123456789012) to copy and fill in.
+    (SUITE, ".venv/bin/pytest -m integration --callbacks-env=fixtures/environments/example-deployed.toml"):
+        "needs a deployed environment; the example file's endpoints are placeholders",
 }  # fmt: skip
 
 

@@ -1,8 +1,8 @@
 """The commands printed in the READMEs, read one way for every test that runs them.
 
 A command is a line of a fenced shell block (```sh, ```bash, ```console, ```shell), with backslash
-continuations joined (``a \\`` + ``    b`` -> ``a b``) and its trailing comment split off: a ``#`` at the start
-of a word and outside quotes starts the comment, as in the shell. Tests run ``command.text`` through
+continuations joined (``a \\`` + ``    b`` -> ``a b``) and its trailing comment split off: a ``#`` at
+the start of a word and outside quotes starts the comment, as in the shell. Tests run ``command.text`` through
 ``bash -c``; bash would ignore the comment anyway, so the text run is the text printed.
 """
 

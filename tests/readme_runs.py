@@ -19,8 +19,8 @@ FREE_PORT_WAIT_S = 120.0
 
 
 def clean_env(*, bin_first: Path | None = None) -> dict[str, str]:
-    """The environment a user's shell would have: none of the suite's AWS_/CALLBACKS_/LOCUST_/PYTEST_ settings;
-    ``bin_first`` first on PATH (the README's bare commands assume an activated venv)."""
+    """The environment a user's shell would have: none of the suite's AWS_/CALLBACKS_/LOCUST_/PYTEST_
+    settings; ``bin_first`` first on PATH (the README's bare commands assume an activated venv)."""
     skip = ("AWS_", "PYTEST_", "CALLBACKS_", "LOCUST_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     if bin_first is not None:
@@ -87,4 +87,6 @@ def descendants(pid: int) -> dict[int, str]:
 
 
 def still_running(processes: dict[int, str]) -> list[int]:
-    return [pid for pid, started in processes.items() if (stat := _stat(pid)) is not None and stat[1] == started]
+    return [
+        pid for pid, started in processes.items() if (stat := _stat(pid)) is not None and stat[1] == started
+    ]

@@ -27,7 +27,9 @@ MIN_DELIVERED_PER_S = 970.0
 
 
 def _bar_line() -> str:
-    return readme_command("loadtests/README.md", ".venv/bin/locust -f loadtests --headless -t 30s --rate 1000").text
+    return readme_command(
+        "loadtests/README.md", ".venv/bin/locust -f loadtests --headless -t 30s --rate 1000"
+    ).text
 
 
 def _delivered(stats_csv: Path) -> tuple[int, float]:

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
 README_STATE_DIR = "/tmp/cb"
 ONE_SCENARIO = "-k test_fanout_client_gets_one_identical_callback"
+SUITE_LINE = ".venv/bin/pytest -m integration tests/integration"
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +68,9 @@ def stack(
     """``callbacks local up --state-dir /tmp/cb`` (in its own process group, as a terminal would run it)."""
     state = tmp_path_factory.mktemp("cb")
     printed = line_starting(".venv/bin/callbacks local up")
-    assert printed == readme_command("tests/integration/README.md", ".venv/bin/callbacks local up").text  # the same line in both
+    assert (
+        printed == readme_command("tests/integration/README.md", ".venv/bin/callbacks local up").text
+    )  # the same line in both
     line = printed.replace(README_STATE_DIR, str(state))
     log = (state.parent / "local-up.log").open("w")
     proc = subprocess.Popen(
@@ -106,9 +109,7 @@ def test_the_scenario_command_runs_as_printed_against_the_running_stack(clone: P
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("prefix", [".venv/bin/pytest -m integration tests/integration",
-                                    ".venv/bin/pytest -m integration tests/integration -n 2",
-                                    ".venv/bin/pytest -m integration tests/integration --callbacks-env="])  # fmt: skip
+@pytest.mark.parametrize("prefix", [SUITE_LINE, f"{SUITE_LINE} -n 2", f"{SUITE_LINE} --callbacks-env="])
 def test_the_scenario_suite_readme_lines_run_as_printed(clone: Path, stack, prefix: str) -> None:
     """tests/integration/README.md's local lines, each narrowed to one scenario (``-k`` appended)."""
     state, _ = stack
@@ -132,7 +133,10 @@ def test_the_xdist_scenario_command_runs_as_printed(clone: Path) -> None:
 def test_the_locust_command_runs_as_printed(clone: Path) -> None:
     """The steady line, printed in this README and in loadtests/README.md alike (run once for both)."""
     line = line_starting(".venv/bin/locust -f loadtests --headless")
-    assert line == readme_command("loadtests/README.md", ".venv/bin/locust -f loadtests --headless -t 30s --csv").text
+    assert (
+        line
+        == readme_command("loadtests/README.md", ".venv/bin/locust -f loadtests --headless -t 30s --csv").text
+    )
     done = _run(line, clone, timeout_s=280)
     # it runs and judges; whether 50 msg/s meets the default SLO depends on the spare CPU (3 = breached)
     assert done.returncode in (0, SLO_BREACHED_EXIT_CODE), done.stderr[-3000:]

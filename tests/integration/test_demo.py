@@ -1,4 +1,5 @@
-"""`make demo` (the README's first command, run as printed) runs every scenario and exits cleanly with a summary.
+"""`make demo` (the README's first command, run as printed) runs every scenario and exits cleanly with a
+summary.
 
 It runs after the dedicated scenarios (tests/integration/conftest.py orders it last): they name what broke;
 this test says which demo act did not complete and what the demo saw instead.

@@ -36,42 +36,41 @@ Key = tuple[str, str | Section]  # (README path, command text or a whole section
 TRY_IT = "tests/harness/test_readme_try_it.py"
 LOADTESTS = "tests/loadtests/test_readme_lines.py"
 MOCK = "tests/mock_webhook/test_readme_walkthrough.py"
+LT = "loadtests/README.md"
+LOCUST = ".venv/bin/locust -f loadtests"
+OUT = "loadtests-out"
+STEADY = f"{LOCUST} --headless -t 30s --csv {OUT}/steady"
+MW = ".venv/bin/mock-webhook"
+MOCK_LINE = f"{MW} certs init ./certs && {MW} serve --certs ./certs --mtls required"
 
 AS_PRINTED: dict[Key, str] = {
-    ("README.md", "make demo"): "tests/integration/test_demo.py::test_demo_runs_every_scenario_and_summarises",
+    ("README.md", "make demo"):
+        "tests/integration/test_demo.py::test_demo_runs_every_scenario_and_summarises",
     ("README.md", ".venv/bin/callbacks local up --state-dir /tmp/cb"):
         f"{TRY_IT}::test_the_scenario_command_runs_as_printed_against_the_running_stack",
-    ("README.md", ".venv/bin/locust -f loadtests --headless -t 30s --csv loadtests-out/steady"):
-        f"{TRY_IT}::test_the_locust_command_runs_as_printed",
-    ("loadtests/README.md", ".venv/bin/locust -f loadtests --headless -t 30s --csv loadtests-out/steady"):
-        f"{TRY_IT}::test_the_locust_command_runs_as_printed",
-    (
-        "README.md",
-        ".venv/bin/mock-webhook certs init ./certs && .venv/bin/mock-webhook serve --certs ./certs --mtls required",
-    ): f"{TRY_IT}::test_the_mock_webhook_lines_run_as_printed",
-    ("README.md", "make lint"): "tests/layout/test_readme_lint.py::test_make_lint_as_printed_in_the_readme_passes",
+    ("README.md", STEADY): f"{TRY_IT}::test_the_locust_command_runs_as_printed",
+    (LT, STEADY): f"{TRY_IT}::test_the_locust_command_runs_as_printed",
+    ("README.md", MOCK_LINE): f"{TRY_IT}::test_the_mock_webhook_lines_run_as_printed",
+    ("README.md", "make lint"):
+        "tests/layout/test_readme_lint.py::test_make_lint_as_printed_in_the_readme_passes",
     ("README.md", "make fauxqs"):
         "tests/harness/test_fauxqs.py::test_make_fauxqs_as_printed_in_the_readme_leaves_the_pinned_package",
-    (
-        "loadtests/README.md",
-        ".venv/bin/locust -f loadtests --headless -t 30s --rate 1000 --max-p99-ms 500 --csv loadtests-out/bar",
-    ): "tests/bench/test_steady_load_bench.py::test_local_stack_holds_1000_msg_per_s_three_runs_in_a_row",
-    (
-        "loadtests/README.md",
-        ".venv/bin/locust -f loadtests --headless -t 20s --load-profile spike --rate 200 --max-p95-ms 2000 "
-        "--csv loadtests-out/spike",
-    ): f"{LOADTESTS}::test_the_headless_lines_run_as_printed",
-    ("loadtests/README.md", ".venv/bin/locust -f loadtests/failing_target.py --headless -t 20s"):
+    (LT, f"{LOCUST} --headless -t 30s --rate 1000 --max-p99-ms 500 --csv {OUT}/bar"):
+        "tests/bench/test_steady_load_bench.py::test_local_stack_holds_1000_msg_per_s_three_runs_in_a_row",
+    (LT, f"{LOCUST} --headless -t 20s --load-profile spike --rate 200 --max-p95-ms 2000 --csv {OUT}/spike"):
         f"{LOADTESTS}::test_the_headless_lines_run_as_printed",
-    ("loadtests/README.md", ".venv/bin/locust -f loadtests"):
-        f"{LOADTESTS}::test_the_web_ui_line_serves_on_loopback_and_stops_cleanly",
-    ("loadtests/README.md", ".venv/bin/python -m loadtests --help"):
-        f"{LOADTESTS}::test_the_help_line_lists_our_flags",
-    ("loadtests/README.md", Section("Distributed mode")):
+    (LT, f"{LOCUST}/failing_target.py --headless -t 20s"):
+        f"{LOADTESTS}::test_the_headless_lines_run_as_printed",
+    (LT, LOCUST): f"{LOADTESTS}::test_the_web_ui_line_serves_on_loopback_and_stops_cleanly",
+    (LT, ".venv/bin/python -m loadtests --help"): f"{LOADTESTS}::test_the_help_line_lists_our_flags",
+    (LT, Section("Distributed mode")):
         f"{LOADTESTS}::test_the_distributed_lines_run_as_printed",
-    ("mock_webhook/README.md", Section("Five minutes")): f"{MOCK}::test_the_walkthrough_works_as_written",
-    ("mock_webhook/README.md", Section("Command line")): f"{MOCK}::test_the_command_line_section_runs_as_printed",
-    ("README.md", Section("Deploy to AWS")): "tests/deploy/test_readme_deploy.py::test_the_deploy_section_runs_as_printed",
+    ("mock_webhook/README.md", Section("Five minutes")):
+        f"{MOCK}::test_the_walkthrough_works_as_written",
+    ("mock_webhook/README.md", Section("Command line")):
+        f"{MOCK}::test_the_command_line_section_runs_as_printed",
+    ("README.md", Section("Deploy to AWS")):
+        "tests/deploy/test_readme_deploy.py::test_the_deploy_section_runs_as_printed",
 }  # fmt: skip
 
 EXTENDED: dict[Key, tuple[str, str]] = {
@@ -98,19 +97,19 @@ AS_PRINTED[(SUITE, ".venv/bin/callbacks local up --state-dir /tmp/cb")] = AS_PRI
 ]
 
 EXEMPT: dict[Key, str] = {
-    # `make test` is the suite: run from inside it, it would run itself. CI (.ci/run) runs exactly this line.
+    # `make test` is the suite: run from inside it, it would run itself. CI (.ci/run) runs exactly this.
     ("README.md", "make test"): "the suite itself; .ci/run runs it as printed on a clean clone",
-    # `make bench` runs tests/bench, which is where a test running it would live: it would run itself. Each
+    # `make bench` runs tests/bench, where a test running it would live: it would run itself. Each
     # benchmark it runs is a test of its own (pytest -m bench tests/bench, the recipe's only command).
     ("README.md", "make bench"): "runs every bench test; a test running it would run itself (recursion)",
     # ~10-15 min with one local stack per mutant (README); the suite's whole budget is < 15 min.
-    # tests/mutate/test_runner.py tests the runner; `MUTATE_ARGS=--only NAME make mutate` is the short form.
+    # tests/mutate/test_runner.py tests the runner; `MUTATE_ARGS=--only NAME make mutate` is a short form.
     ("README.md", "make mutate"): "10-15 min on 2 cores: longer than the whole suite",
     # The last deploy command needs the stack deployed by the lines before it plus live targets;
     # tests/deploy/test_deployed_suite.py runs the same suite against that stack deployed into moto.
     ("README.md", ".venv/bin/pytest -m integration --callbacks-env=dev.toml"):
-        "tests/deploy/test_deployed_suite.py runs the suite against the moto-deployed stack (with its own args)",
-    # The example file's endpoints are placeholders (example.internal, account 123456789012) to copy and fill in.
+        "tests/deploy/test_deployed_suite.py runs the suite against the moto-deployed stack (own args)",
+    # The example file's endpoints are placeholders (example.internal, account 123456789012) to fill in.
     (SUITE, ".venv/bin/pytest -m integration --callbacks-env=fixtures/environments/example-deployed.toml"):
         "needs a deployed environment; the example file's endpoints are placeholders",
 }  # fmt: skip
@@ -126,11 +125,11 @@ def printed() -> dict[Key, list[str]]:
 
 
 def _section_of(key: Key, claims: dict[Key, str]) -> Key | None:
-    readme, text = key
+    readme, _text = key
     for claim in claims:
-        if claim[0] == readme and isinstance(claim[1], Section):
-            if any(s.startswith(claim[1].name) for s in printed()[key]):
-                return claim
+        owned = claim[0] == readme and isinstance(claim[1], Section)
+        if owned and any(s.startswith(claim[1].name) for s in printed()[key]):  # type: ignore[union-attr]
+            return claim
     return None
 
 
@@ -153,8 +152,12 @@ def _reads(test_file: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
     reads = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) in READER_CALLS:
-            literals = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            section = [k.value for k in node.keywords if k.arg == "section" and isinstance(k.value, ast.Constant)]
+            literals = [
+                a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            ]
+            section = [
+                k.value for k in node.keywords if k.arg == "section" and isinstance(k.value, ast.Constant)
+            ]
             if literals:
                 reads.add((literals[0], str(section[0].value) if section else ""))
                 if node.func.id == "readme_commands" and len(literals) > 1:  # type: ignore[attr-defined]
@@ -164,8 +167,9 @@ def _reads(test_file: str) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
 
 def test_every_printed_command_is_claimed() -> None:
     unclaimed = [f"{readme}: {text}" for (readme, text) in printed() if _claim_test((readme, text)) is None]
-    assert unclaimed == [], "commands no test runs (claim them in tests/layout/test_readme_commands.py):\n" + (
-        "\n".join(unclaimed)
+    assert unclaimed == [], (
+        "commands no test runs (claim them in tests/layout/test_readme_commands.py):\n"
+        + ("\n".join(unclaimed))
     )
 
 
@@ -175,7 +179,9 @@ def test_every_claim_names_a_printed_command() -> None:
     for key in [*AS_PRINTED, *EXTENDED, *EXEMPT]:
         readme, what = key
         if isinstance(what, Section):
-            if not any(r == readme and any(s.startswith(what.name) for s in ss) for (r, _), ss in commands.items()):
+            if not any(
+                r == readme and any(s.startswith(what.name) for s in ss) for (r, _), ss in commands.items()
+            ):
                 stale.append(f"{readme}: section {what.name!r} has no command")
         elif key not in commands:
             stale.append(f"{readme}: {what}")
@@ -202,9 +208,11 @@ def test_every_claiming_test_exists_and_reads_its_readme() -> None:
 
 def test_every_code_block_declares_its_language() -> None:
     """An untagged block would hide its commands from this catalogue: shell blocks say sh/bash/console."""
-    untagged = [f"{r} ({section})" for r in tracked_readmes() for lang, section, _ in code_blocks(r) if not lang]
+    untagged = [
+        f"{r} ({section})" for r in tracked_readmes() for lang, section, _ in code_blocks(r) if not lang
+    ]
     assert untagged == []
-    assert SHELL_LANGUAGES >= {"sh", "bash"}
+    assert {"sh", "bash"} <= SHELL_LANGUAGES
 
 
 def test_the_reader_joins_continuations_and_splits_comments(tmp_path: Path) -> None:

@@ -68,7 +68,9 @@ def _count(rows: list[dict[str, str]], kind: str, *names: str) -> int:
 
 
 def test_the_help_line_lists_our_flags(workdir: Path) -> None:
-    done = _run(readme_command("loadtests/README.md", ".venv/bin/python -m loadtests --help").text, workdir, 60)
+    done = _run(
+        readme_command("loadtests/README.md", ".venv/bin/python -m loadtests --help").text, workdir, 60
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for flag in ("--callbacks-env", "--load-profile", "--rate", "--max-p99-ms", "--slo-report", "--web-host"):
         assert flag in done.stdout
@@ -81,12 +83,19 @@ def test_the_headless_lines_run_as_printed(workdir: Path, prefix: str) -> None:
     line = readme_command("loadtests/README.md", prefix).text
     done = _run(line, workdir, 220)
     _assert_verdict(done)
-    if "spike" in prefix:  # the shape is a spike: 20 % of --rate, the full rate in the middle fifth, 20 % again
-        history = [r for r in _rows(workdir / "loadtests-out" / "spike_stats_history.csv") if r["Name"] == "Aggregated"]
+    if (
+        "spike" in prefix
+    ):  # the shape is a spike: 20 % of --rate, the full rate in the middle fifth, 20 % again
+        history = [
+            r
+            for r in _rows(workdir / "loadtests-out" / "spike_stats_history.csv")
+            if r["Name"] == "Aggregated"
+        ]
         users = [int(r["User Count"]) for r in history if int(r["User Count"]) > 0]
         peak = users.index(max(users))
         assert max(users) == 20, users  # 200 msg/s at --user-rate 10
-        assert min(users[:peak]) == 4 and min(users[peak:]) == 4, users  # 40 msg/s before and after
+        assert min(users[:peak]) == 4, users  # 40 msg/s before
+        assert min(users[peak:]) == 4, users  # and after
     else:  # 20 % of the messages force 500s on the breaker target; the others are delivered
         assert "status-500" in done.stdout + done.stderr
         assert "e2e-delivery" in done.stdout + done.stderr
@@ -111,7 +120,8 @@ def test_the_web_ui_line_serves_on_loopback_and_stops_cleanly(workdir: Path, web
             assert proc.poll() is None, proc.communicate(timeout=30)[1][-3000:]
             with urllib.request.urlopen(f"http://127.0.0.1:{web_ui_port}/", timeout=30) as resp:
                 page = resp.read().decode()
-            assert resp.status == 200 and "locust" in page.lower()
+            assert resp.status == 200
+            assert "locust" in page.lower()
             assert listening(web_ui_port) == LOOPBACK_ONLY
             stack = descendants(proc.pid)  # the stack starts in Locust's init, before the web UI serves
             assert len(stack) >= 4, stack  # Valkey, SQS, moto, mock webhooks, worker
@@ -138,10 +148,13 @@ def test_the_distributed_lines_run_as_printed(workdir: Path, master_port: int) -
     assert "--expect-workers 2" in master_line
     procs: list[subprocess.Popen[str]] = []
     try:
-        master = subprocess.Popen(["bash", "-c", master_line], cwd=workdir, env=_env(), stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+        master = subprocess.Popen(["bash", "-c", master_line], cwd=workdir, env=_env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  start_new_session=True)  # fmt: skip
         procs.append(master)
-        eventually(lambda: listening(master_port) or master.poll() is not None, 120, what="the master listens")
+        eventually(
+            lambda: listening(master_port) or master.poll() is not None, 120, what="the master listens"
+        )
         assert listening(master_port) == LOOPBACK_ONLY
         for _ in range(2):  # "on each worker": two, as the master expects
             procs.append(subprocess.Popen(["bash", "-c", worker_line], cwd=workdir, env=_env(),
@@ -160,6 +173,7 @@ def test_the_distributed_lines_run_as_printed(workdir: Path, master_port: int) -
     rows = _rows(workdir / "loadtests-out" / "dist_stats.csv")
     published = _count(rows, "sqs", "publish", "publish-batch")
     delivered = _count(rows, "e2e", "e2e-delivery")
-    assert published > 0 and delivered > 0, rows
+    assert published > 0, rows
+    assert delivered > 0, rows
     if master.returncode == 0:  # the gate passed: >= 99 % delivered
         assert delivered >= 0.99 * published

@@ -98,20 +98,21 @@ def _post_over_mtls(certs: Path, port: int, server_name: str, api_key: str, app:
     signature = hmac.new(f"{app}.{api_key}".encode(), body, hashlib.sha256).hexdigest()
     head = (f"POST /my-target HTTP/1.1\r\nHost: {server_name}\r\nx-api-key: {api_key}\r\n"
             f"x-hmac-sha256-signature: {signature}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")  # fmt: skip
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
-        with context.wrap_socket(raw, server_hostname=server_name) as tls:
-            tls.sendall(head.encode() + body)
-            chunks = []
-            while chunk := tls.recv(65536):
-                chunks.append(chunk)
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n")  # fmt: skip
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    with raw, context.wrap_socket(raw, server_hostname=server_name) as tls:
+        tls.sendall(head.encode() + body)
+        chunks = []
+        while chunk := tls.recv(65536):
+            chunks.append(chunk)
     return b"".join(chunks)
 
 
 @pytest.mark.timeout(240)
 def test_the_command_line_section_runs_as_printed(tmp_path: Path) -> None:
-    """certs init (for a host name), certs pin, then serve on 8443/8444 with the credentials in $KEY/$APP and
-    the README's example faults.yaml: mTLS to the host name works, the fault script answers, SIGTERM exits 0."""
+    """certs init (for a host name), certs pin, then serve on 8443/8444 with the credentials in $KEY/$APP
+    and the README's example faults.yaml: mTLS to the host name works, the script answers, SIGTERM exits 0."""
     init, pin, serve = readme_commands("mock_webhook/README.md", "Command line")
     env = {**clean_env(bin_first=BIN), "KEY": "readme-key", "APP": "readme-app"}
     (tmp_path / "faults.yaml").write_text(FAULTS_YAML, encoding="utf-8")
@@ -131,7 +132,8 @@ def test_the_command_line_section_runs_as_printed(tmp_path: Path) -> None:
             ready = json.loads(ready_file.read_text())
             assert (ready["url"], ready["adminUrl"]) == ("https://127.0.0.1:8443", "http://127.0.0.1:8444")
             assert (ready["serverPin"], ready["mtls"]) == (printed_pin, "required")
-            assert listening(8443) == LOOPBACK_ONLY and listening(8444) == LOOPBACK_ONLY
+            assert listening(8443) == LOOPBACK_ONLY
+            assert listening(8444) == LOOPBACK_ONLY
             for key, status in (("readme-key", b"503"), ("other", b"401")):  # the script's one 503, then $KEY
                 answer = _post_over_mtls(tmp_path / "certs", 8443, "mock.example.test", key, "readme-app")
                 assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]

@@ -49,7 +49,13 @@ def install() -> None:
     events.quitting.add_listener(on_quitting)
 
 
+# Locust binds its web UI and the master's port on every interface by default; ours bind loopback unless told
+# otherwise (--web-host / --master-bind-host, LOCUST_WEB_HOST / LOCUST_MASTER_BIND_HOST or a config file win).
+LOOPBACK_DEFAULTS = {"web_host": "127.0.0.1", "master_bind_host": "127.0.0.1"}
+
+
 def add_arguments(parser: LocustArgumentParser) -> None:
+    parser.set_defaults(**LOOPBACK_DEFAULTS)
     group = parser  # (argument groups do not take Locust's include_in_web_ui)
     group.add_argument(
         "--callbacks-env",

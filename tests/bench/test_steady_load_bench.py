@@ -19,15 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.readme_commands import readme_command
+
 REPO = Path(__file__).resolve().parents[2]
 RUNS = 3
 MIN_DELIVERED_PER_S = 970.0
 
 
 def _bar_line() -> str:
-    readme = (REPO / "loadtests" / "README.md").read_text()
-    [line] = [ln for ln in readme.splitlines() if ln.startswith(".venv/bin/locust") and "--rate 1000" in ln]
-    return line.split("#", 1)[0].strip()
+    return readme_command(
+        "loadtests/README.md", ".venv/bin/locust -f loadtests --headless -t 30s --rate 1000"
+    ).text
 
 
 def _delivered(stats_csv: Path) -> tuple[int, float]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -12,16 +11,13 @@ import pytest
 
 from harness.environment import Environment
 from harness.moto_server import MotoServer
+from tests.readme_commands import readme_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def deploy_commands() -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Deploy to AWS", 1)[1]
-    block = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert block is not None
-    return [line for line in block.group(1).splitlines() if line.strip()]
+    return [command.text for command in readme_commands("README.md", "Deploy to AWS")]
 
 
 @pytest.mark.timeout(600)

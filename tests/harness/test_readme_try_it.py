@@ -21,26 +21,22 @@ from pathlib import Path
 import pytest
 
 from harness.environment import Environment
-from harness.processes import port_open
 from harness.waits import eventually
 from loadtests.slo import SLO_BREACHED_EXIT_CODE
+from tests.readme_commands import readme_command
+from tests.readme_runs import fixed_ports
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
 README_STATE_DIR = "/tmp/cb"
+ONE_SCENARIO = "-k test_fanout_client_gets_one_identical_callback"
+SUITE_LINE = ".venv/bin/pytest -m integration tests/integration"
 
 pytestmark = pytest.mark.integration
 
 
-def try_it_lines() -> list[str]:
-    block = (REPO / "README.md").read_text(encoding="utf-8").split("## Try it", 1)[1]
-    body = block.split("```sh\n", 1)[1].split("```", 1)[0]
-    return [line for line in body.splitlines() if line.strip()]
-
-
 def line_starting(prefix: str) -> str:
-    [line] = [line for line in try_it_lines() if line.startswith(prefix)]
-    return line
+    return readme_command("README.md", prefix, section="Try it").text
 
 
 def _clean_env() -> dict[str, str]:
@@ -81,7 +77,11 @@ def stack(
 ) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
     """``callbacks local up --state-dir /tmp/cb`` (in its own process group, as a terminal would run it)."""
     state = tmp_path_factory.mktemp("cb")
-    line = line_starting(".venv/bin/callbacks local up").replace(README_STATE_DIR, str(state))
+    printed = line_starting(".venv/bin/callbacks local up")
+    assert (
+        printed == readme_command("tests/integration/README.md", ".venv/bin/callbacks local up").text
+    )  # the same line in both
+    line = printed.replace(README_STATE_DIR, str(state))
     log = (state.parent / "local-up.log").open("w")
     proc = subprocess.Popen(
         [*AS_FROM_A_TERMINAL, "bash", "-c", line], cwd=clone, env=_clean_env(), stdout=log,
@@ -115,7 +115,7 @@ def test_the_scenario_command_runs_as_printed_against_the_running_stack(clone: P
     state, _ = stack
     line = line_starting(".venv/bin/pytest -m integration --callbacks-env")
     assert "--callbacks-env=" in line  # the form pytest cannot take for a test path
-    command = line.replace(README_STATE_DIR, str(state)).split("#", 1)[0]
+    command = line.replace(README_STATE_DIR, str(state))
     done = _run(f"{command} -p no:xdist -k test_fanout_client_gets_one_identical_callback", clone)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"rootdir: {clone}" in done.stdout
@@ -124,8 +124,20 @@ def test_the_scenario_command_runs_as_printed_against_the_running_stack(clone: P
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("prefix", [SUITE_LINE, f"{SUITE_LINE} -n 2", f"{SUITE_LINE} --callbacks-env="])
+def test_the_scenario_suite_readme_lines_run_as_printed(clone: Path, stack, prefix: str) -> None:
+    """tests/integration/README.md's local lines, each narrowed to one scenario (``-k`` appended)."""
+    state, _ = stack
+    command = readme_command("tests/integration/README.md", prefix)  # the line itself, else the one it starts
+    done = _run(f"{command.text.replace(README_STATE_DIR, str(state))} {ONE_SCENARIO}", clone)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 passed" in done.stdout
+    assert ("created: 2/2 workers" in done.stdout) == ("-n 2" in command.text)
+
+
+@pytest.mark.timeout(300)
 def test_the_xdist_scenario_command_runs_as_printed(clone: Path) -> None:
-    line = line_starting(".venv/bin/pytest -m integration -n 2").split("#", 1)[0]
+    line = line_starting(".venv/bin/pytest -m integration -n 2")
     done = _run(f"{line} -k test_fanout_client_gets_one_identical_callback", clone)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "1 passed" in done.stdout
@@ -134,7 +146,12 @@ def test_the_xdist_scenario_command_runs_as_printed(clone: Path) -> None:
 
 @pytest.mark.timeout(300)
 def test_the_locust_command_runs_as_printed(clone: Path) -> None:
+    """The steady line, printed in this README and in loadtests/README.md alike (run once for both)."""
     line = line_starting(".venv/bin/locust -f loadtests --headless")
+    assert (
+        line
+        == readme_command("loadtests/README.md", ".venv/bin/locust -f loadtests --headless -t 30s --csv").text
+    )
     done = _run(line, clone, timeout_s=280)
     # it runs and judges; whether 50 msg/s meets the default SLO depends on the spare CPU (3 = breached)
     assert done.returncode in (0, SLO_BREACHED_EXIT_CODE), done.stderr[-3000:]
@@ -156,9 +173,15 @@ def test_the_space_form_is_one_usage_error_with_the_fix(clone: Path, stack) -> N
 
 def test_the_mock_webhook_lines_run_as_printed(tmp_path: Path, clone: Path) -> None:
     line = line_starting(".venv/bin/mock-webhook certs init")
-    if port_open("127.0.0.1", 8443) or port_open("127.0.0.1", 8444):
-        pytest.skip("the README's mock uses ports 8443/8444, and something else holds one of them")
     (tmp_path / ".venv").symlink_to(VENV)
+    with fixed_ports(8443, 8444):  # the README's mock uses serve's default ports
+        text = _run_mock_line(line, tmp_path)
+    assert f"wrote {Path('certs') / 'ca.pem'}" in text
+    assert "webhook URL: https://127.0.0.1:8443  (mTLS required)" in text
+    assert "admin URL:   http://127.0.0.1:8444" in text
+
+
+def _run_mock_line(line: str, tmp_path: Path) -> str:
     proc = subprocess.Popen(
         ["bash", "-c", line], cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
@@ -173,10 +196,7 @@ def test_the_mock_webhook_lines_run_as_printed(tmp_path: Path, clone: Path) -> N
         proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()
-    text = "".join(seen)
-    assert f"wrote {Path('certs') / 'ca.pem'}" in text
-    assert "webhook URL: https://127.0.0.1:8443  (mTLS required)" in text
-    assert "admin URL:   http://127.0.0.1:8444" in text
+    return "".join(seen)
 
 
 CHILD_TESTS = """

@@ -96,6 +96,9 @@ def verdict(mutant: Mutant, returncode: int, output: str, seconds: float) -> Res
     return Result(mutant, "error", seconds=seconds, detail=f"pytest exit {returncode}: {tail}")
 
 
+NODE_MODULES = Path("harness", "fauxqs", "node_modules")
+
+
 def tracked_files(root: Path) -> list[str]:
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -115,6 +118,10 @@ def mutated_copy(root: Path, files: Sequence[str], mutant: Mutant, into: Path) -
         target = into / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / rel, target)
+    installed = root / NODE_MODULES  # what `make install` adds beside the tracked files: fauxqs (the SQS)
+    if installed.is_dir() and not (into / NODE_MODULES).exists():
+        (into / NODE_MODULES).parent.mkdir(parents=True, exist_ok=True)
+        (into / NODE_MODULES).symlink_to(installed)
     if not mutant.path:  # the baseline
         return
     path = into / mutant.path

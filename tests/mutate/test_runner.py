@@ -69,6 +69,16 @@ def test_the_copy_carries_the_mutation_and_the_tree_is_untouched(tmp_path: Path)
     assert (src / "delivery/x.py").read_text(encoding="utf-8") == "if a > b:\n"
 
 
+def test_the_copy_reaches_the_installed_sqs_emulator(tmp_path: Path) -> None:
+    """fauxqs's node_modules is not tracked (``make install`` adds it): without it every stack fails."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "harness/fauxqs/node_modules/fauxqs").mkdir(parents=True)
+    (src / "x.py").write_text("a > b\n", encoding="utf-8")
+    mutated_copy(src, ["x.py"], baseline([M]), dst)
+    assert (dst / "harness/fauxqs/node_modules").resolve() == (src / "harness/fauxqs/node_modules").resolve()
+    assert (dst / "harness/fauxqs/node_modules/fauxqs").is_dir()
+
+
 def test_verdicts_and_the_killing_test() -> None:
     out = "..F\nFAILED tests/integration/test_gate.py::test_x - AssertionError: above the rate\n1 failed"
     assert killing_test(out) == ("tests/integration/test_gate.py::test_x", "AssertionError: above the rate")

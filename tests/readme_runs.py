@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -16,6 +17,15 @@ from harness.processes import port_open
 from harness.waits import eventually
 
 FREE_PORT_WAIT_S = 120.0
+
+# Ctrl-C reaches a command started from a terminal: SIGINT at its default. A test run started in the
+# background (``pytest ... &`` from a script) inherits SIGINT *ignored*, which bash and Python keep (POSIX: a
+# background job ignores the terminal's interrupt), so the command would never see the test's Ctrl-C.
+# Prefix a command's argv with this to reset it, then exec.
+AS_FROM_A_TERMINAL = [
+    sys.executable, "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])",  # noqa: E501
+]  # fmt: skip
 
 
 def clean_env(*, bin_first: Path | None = None) -> dict[str, str]:

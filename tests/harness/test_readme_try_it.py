@@ -24,7 +24,7 @@ from harness.environment import Environment
 from harness.waits import eventually
 from loadtests.slo import SLO_BREACHED_EXIT_CODE
 from tests.readme_commands import readme_command
-from tests.readme_runs import fixed_ports
+from tests.readme_runs import AS_FROM_A_TERMINAL, fixed_ports
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -59,16 +59,6 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # what `make install` adds beside the venv: the SQS emulator's npm packages (harness/fauxqs)
     (root / "harness" / "fauxqs" / "node_modules").symlink_to(REPO / "harness" / "fauxqs" / "node_modules")
     return root
-
-
-# Ctrl-C reaches a command started from a terminal: SIGINT at its default. A test run started in the
-# background (``pytest ... &`` from a script) inherits SIGINT *ignored*, which bash and Python keep (POSIX: a
-# background job ignores the terminal's interrupt), so ``local up`` would never see the test's Ctrl-C.
-# Reset it, then exec.
-AS_FROM_A_TERMINAL = [
-    sys.executable, "-c",
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])",  # noqa: E501
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,15 @@ from harness.processes import port_open
 from harness.waits import eventually
 from loadtests.slo import SLO_BREACHED_EXIT_CODE
 from tests.readme_commands import readme_command, readme_commands
-from tests.readme_runs import LOOPBACK_ONLY, clean_env, descendants, fixed_ports, listening, still_running
+from tests.readme_runs import (
+    AS_FROM_A_TERMINAL,
+    LOOPBACK_ONLY,
+    clean_env,
+    descendants,
+    fixed_ports,
+    listening,
+    still_running,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -112,7 +120,8 @@ def test_the_web_ui_line_serves_on_loopback_and_stops_cleanly(workdir: Path, web
     line = readme_command("loadtests/README.md", ".venv/bin/locust -f loadtests", section="Load tests")
     assert line.text == ".venv/bin/locust -f loadtests"
     assert line.comment == f"web UI on http://127.0.0.1:{web_ui_port}"
-    with subprocess.Popen(["bash", "-c", line.text], cwd=workdir, env=_env(), stdout=subprocess.DEVNULL,
+    argv = [*AS_FROM_A_TERMINAL, "bash", "-c", line.text]
+    with subprocess.Popen(argv, cwd=workdir, env=_env(), stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:  # fmt: skip
         try:
             eventually(lambda: port_open("127.0.0.1", web_ui_port) or proc.poll() is not None, 120,
@@ -128,8 +137,12 @@ def test_the_web_ui_line_serves_on_loopback_and_stops_cleanly(workdir: Path, web
             os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
             stderr = proc.communicate(timeout=120)[1]
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+            if proc.poll() is None:  # SIGTERM stops the stack too; SIGKILL only if that hangs
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, stderr[-3000:]
     assert "Traceback" not in stderr, stderr[-3000:]
     assert still_running(stack) == [], "the local stack outlived the web UI run"

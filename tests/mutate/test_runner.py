@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from tests.mutate.runner import (
     score,
     verdict,
 )
+from tests.readme_commands import readme_command
 
 M = Mutant("m", "area", "delivery/x.py", "a > b", "a >= b", ("tests/integration/test_gate.py",), "why")
 
@@ -115,3 +118,23 @@ def test_the_baseline_copies_the_tree_unchanged_with_every_selected_scenario(tmp
     (tmp_path / "src/x.py").write_text("a > b\n", encoding="utf-8")
     mutated_copy(tmp_path / "src", ["x.py"], base, tmp_path / "dst")
     assert (tmp_path / "dst/x.py").read_text(encoding="utf-8") == "a > b\n"
+
+
+@pytest.mark.timeout(300)
+def test_make_mutate_scores_one_mutant_end_to_end() -> None:
+    """The README's ``make mutate`` with its documented knob narrowed to one mutant: the baseline passes on
+    the real engine and the planted defect is killed by its scenario (this catches mutant copies without
+    the SQS emulator, which once failed every baseline in 3 s)."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    if subprocess.run(["make", "-q", "install"], cwd=ROOT, capture_output=True, timeout=60).returncode != 0:
+        pytest.skip("make mutate would first reinstall the venv this suite runs from: run make install")
+    line = readme_command("README.md", "make mutate").text
+    assert line == "make mutate"
+    argv = [*line.split(), "MUTATE_ARGS=--only pin-always-matches --jobs 1 --timeout-s 200"]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=280, check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-4000:]
+    assert "baseline: every selected scenario passes on the real engine" in out, out[-4000:]
+    assert "pin-always-matches: killed" in out, out[-4000:]
+    assert "mutation score 100%: 1 killed, 0 survived, 0 not run, 0 error of 1 mutants" in out, out[-4000:]

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from delivery.models import Disposition, Outcome, ReceivedMessage
-from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes, sqs_text, utf8_bytes
+from delivery.queue.sqs_limits import MAX_MESSAGE_BYTES, message_bytes, sqs_text, utf8_bytes
 
 __all__ = [
     "dead_letter_attributes",

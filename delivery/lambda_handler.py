@@ -25,10 +25,10 @@ from delivery.dead_letter import with_dead_letter_attributes
 from delivery.models import Disposition, Outcome, ReceivedMessage
 from delivery.observe import logs
 from delivery.observe.logs import log
+from delivery.queue.sqs import SqsQueue, received_from_lambda_record
 from delivery.runtime.resources import Resources, open_resources
 from delivery.runtime.settings import Settings, SettingsError, lambda_metrics_problems
 from delivery.runtime.settle import settle
-from delivery.runtime.sqs import SqsQueue, received_from_lambda_record
 from delivery.runtime.worker import BatchProcessor, Consumer, freeze_startup_objects
 from delivery.stages import Decided, Progress
 

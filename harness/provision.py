@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from delivery.runtime.queue import queue_names
+from delivery.queue.seam import queue_names
 from harness.children import MockInfo
 from harness.environment import ClientQueues
 from harness.mock_admin import MockAdmin

@@ -14,8 +14,8 @@ from typing import Any
 
 import boto3
 
-from delivery.runtime.batches import plan_batches
-from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
+from delivery.queue.batches import plan_batches
+from delivery.queue.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 from harness.environment import Environment
 from harness.events import RUN_ID_ATTRIBUTE, message_id_of_body
 from harness.waits import eventually

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from delivery.runtime.sqs_limits import sqs_json
+from delivery.queue.sqs_limits import sqs_json
 
 
 def _iso(epoch_ms: int) -> str:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from delivery.runtime.batches import plan_batches
-from delivery.runtime.sqs_limits import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, message_bytes
+from delivery.queue.batches import plan_batches
+from delivery.queue.sqs_limits import MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES, message_bytes
 from loadtests import names
 from loadtests.message_ids import make_message_id
 from loadtests.payloads import envelope_body
@@ -89,7 +89,7 @@ class SqsPublishClient:
         self._report(name, started, len(prepared.body), error)
 
     def send_batch(self, lane: Lane, count: int) -> None:
-        """``count`` messages in SendMessageBatch calls cut by count and bytes (``delivery.runtime.batches``);
+        """``count`` messages in SendMessageBatch calls cut by count and bytes (``delivery.queue.batches``);
         a message over SQS's size limit is reported failed without being sent, its neighbours go on."""
         if not 1 <= count <= MAX_BATCH:
             raise ValueError(f"batch size must be 1..{MAX_BATCH}, got {count}")

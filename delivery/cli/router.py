@@ -112,8 +112,8 @@ async def _serve(args: argparse.Namespace, deps: Any) -> dict[str, object]:
 
     import boto3
 
+    from delivery.queue.sqs import SqsQueue
     from delivery.router.worker import RouterWorker
-    from delivery.runtime.sqs import SqsQueue
 
     client = boto3.client("sqs")
     wait_s = 1 if args.burst else args.wait_seconds

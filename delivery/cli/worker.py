@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from delivery.runtime.queue import DEFAULT_QUEUE_PREFIX
+from delivery.queue.seam import DEFAULT_QUEUE_PREFIX
 
 
 def _bounded(low: int, high: int | None = None) -> Callable[[str], int]:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from delivery.router.vocabulary import queue_names
+from delivery.queue.names import queue_names
 
 PROJECT = "callbacks"
 DEFAULT_BATCH_SIZE = 10

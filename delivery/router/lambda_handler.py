@@ -22,11 +22,11 @@ from typing import Any
 from delivery.config.store import CONFIG_BUCKET_ENV, CONFIG_DIR_ENV, cached_configs_from_env
 from delivery.observe import logs
 from delivery.observe.emf import EmfEmitter
+from delivery.queue.sqs import received_from_lambda_record
 from delivery.router.routing import RouterDeps, route_events
 from delivery.router.settings import RouterSettings
 from delivery.runtime.offload import body_store_at
 from delivery.runtime.settings import SettingsError, lambda_metrics_problems
-from delivery.runtime.sqs import received_from_lambda_record
 
 _deps: RouterDeps | None = None
 

@@ -27,10 +27,10 @@ from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 from urllib.parse import quote, urlsplit
 
+from delivery.queue.sqs_limits import sqs_json
 from delivery.router.events import ChannelStatusEvent, MessageStatusEvent, StatusEvent
 from delivery.router.vocabulary import CallbackType
 from delivery.router.wire import attributes_json
-from delivery.runtime.sqs_limits import sqs_json
 
 IDEMPOTENCY_FIELDS: Final = ("attributes", "eventId", "type")
 _PLAN_KEYS: Final = ("id", "name", "version", "createdDate")

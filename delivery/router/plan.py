@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
 
+from delivery.queue.sqs_limits import MAX_ENVELOPE_BYTES, sqs_json, utf8_bytes
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.matching import ClientRoutes, match_event
 from delivery.router.payload import envelope_body, payload_json
 from delivery.router.vocabulary import ErrorCode
-from delivery.runtime.sqs_limits import MAX_ENVELOPE_BYTES, sqs_json, utf8_bytes
 
 
 class Fate(StrEnum):

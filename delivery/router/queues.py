@@ -5,7 +5,7 @@
 
 ``SqsQueueLocator`` resolves ``<prefix>-<clientId>-delivery-queue`` with GetQueueUrl (successes cached for
 the life of the process) unless an explicit ``{clientId: url}`` mapping names the queue. ``SqsSender`` reuses
-``delivery.runtime.sqs.SqsQueue`` (which chunks into batches of 10). boto3 errors become
+``delivery.queue.sqs.SqsQueue`` (which chunks into batches of 10). boto3 errors become
 ``QueueUnavailable`` here.
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from delivery.errors import DeliveryError
-from delivery.router.vocabulary import queue_names
-from delivery.runtime.sqs import OutgoingMessage, SqsQueue
+from delivery.queue.names import queue_names
+from delivery.queue.sqs import OutgoingMessage, SqsQueue
 
 
 class QueueUnavailable(DeliveryError):

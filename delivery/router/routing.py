@@ -28,6 +28,8 @@ from delivery.dead_letter import fit_dead_letter, offloaded, too_large
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import log
 from delivery.observe.scrub import KNOWN_SECRETS
+from delivery.queue.sqs import OutgoingMessage
+from delivery.queue.sqs_limits import MAX_BATCH_ENTRIES, sqs_json, sqs_text
 from delivery.router.configs import ConfigLookup, RoutesCache, load_routes
 from delivery.router.events import Rejection, StatusEvent
 from delivery.router.observe import log_callbacks_generated, observe
@@ -44,8 +46,6 @@ from delivery.router.queues import QueueLocator, QueueSender, SendRequest
 from delivery.router.validation import decode_event
 from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI
 from delivery.runtime.offload import BodyStore
-from delivery.runtime.sqs import OutgoingMessage
-from delivery.runtime.sqs_limits import MAX_BATCH_ENTRIES, sqs_json, sqs_text
 
 logger = logging.getLogger("delivery.router")
 RouterInput = str | bytes | Mapping[str, Any]

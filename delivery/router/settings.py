@@ -16,8 +16,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from delivery.queue.names import DEFAULT_QUEUE_PREFIX
 from delivery.router.payload import normalise_root_uri
-from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI, DEFAULT_QUEUE_PREFIX
+from delivery.router.vocabulary import DEFAULT_MESSAGE_ROOT_URI
 from delivery.runtime.settings import DEFAULT_ENVIRONMENT, DEFAULT_METRICS_NAMESPACE, SettingsError
 
 

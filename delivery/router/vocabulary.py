@@ -60,13 +60,4 @@ class Metric(StrEnum):
     CONFIG_INVALID = "RouterClientConfigInvalid"  # events dead-lettered because their client config is bad
 
 
-DEFAULT_QUEUE_PREFIX: Final = "callbacks-local"
-
-
-def queue_names(prefix: str, client_id: str) -> tuple[str, str]:
-    """The contract names of a client's delivery queue and its DLQ (the router's fan-out target, the
-    worker's source, the deployed stack's resources)."""
-    return f"{prefix}-{client_id}-delivery-queue", f"{prefix}-{client_id}-delivery-dlq-queue"
-
-
 DEFAULT_MESSAGE_ROOT_URI: Final = "/v1/message-batches"

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 from delivery.models import ReceivedMessage
 from delivery.observe.logs import log
+from delivery.queue.seam import Queue
 from delivery.router.plan import Fate, RouteReport
 from delivery.router.routing import RouterDeps, route_events
-from delivery.runtime.queue import Queue
 
 logger = logging.getLogger("delivery.router")
 RETRY_BASE_S = 10

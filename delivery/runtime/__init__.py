@@ -1,8 +1,10 @@
-"""Stage *runtime*: where messages come from and go back to, and the processes that run the pipeline.
+"""Stage *runtime*: the processes that run the pipeline between the queues (``delivery.queue``).
 
 Owns the long-lived worker (``worker``, ``service``), the resources shared by the Lambda handler and the
-burst/worker modes (``resources``), settling a batch (``settle``), the ``Queue`` seam with its SQS adapter
-and in-memory twin (``queue``, ``sqs``, ``memory_queue``), settings from the environment (``settings``),
-the Redis connection (``redis_conn``) and DLQ redrive (``redrive``). This is the composition root: it may
-import every other stage; no stage but ``cli`` and the top-level ``lambda_handler`` imports it.
+burst/worker modes (``resources``), settling a batch (``settle``), settings from the environment
+(``settings``) and the checks made on them before a message is touched (``preflight``, ``file_checks``),
+the Redis connection (``redis_conn``), DLQ redrive (``redrive``, ``pacing``), dead-letter body offload
+(``offload``) and the one-off trial delivery behind ``callbacks send`` (``trial``). This is the composition
+root: it may import every other stage; only ``cli``, the top-level ``lambda_handler`` and the router's own
+process (its settings and dead-letter body offload) import it.
 """

@@ -17,8 +17,8 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from delivery.queue.seam import queue_names
 from delivery.runtime import file_checks
-from delivery.runtime.queue import queue_names
 from delivery.runtime.settings import RedisSettings, Settings
 
 # a refused connection fails at once; a slow (loaded) endpoint may still answer

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from delivery.models import ReceivedMessage
 from delivery.observe.logs import log
+from delivery.queue.seam import OutgoingMessage, Queue
 from delivery.runtime.pacing import FALLBACK_RATE_PER_S, Pacer
-from delivery.runtime.queue import OutgoingMessage, Queue
 
 _log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from delivery.gate.scripts import Gate, GateSettings
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.metrics import MetricsSink
 from delivery.pipeline import Pipeline, PipelineDeps
+from delivery.queue.seam import Queue
 from delivery.runtime.offload import BodyStore, body_store_for
-from delivery.runtime.queue import Queue
 from delivery.runtime.redis_conn import connect
 from delivery.runtime.settings import Settings
 from delivery.runtime.worker import Consumer

@@ -19,11 +19,11 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from delivery.observe import logs
+from delivery.queue.seam import queue_names
+from delivery.queue.sqs import SqsQueue
 from delivery.runtime.pacing import FALLBACK_RATE_PER_S, default_rates
-from delivery.runtime.queue import queue_names
 from delivery.runtime.redrive import Pacing, RedriveFilter, redrive
 from delivery.runtime.settings import RedisSettings, Settings, SettingsError, metric_defaults_in_use
-from delivery.runtime.sqs import SqsQueue
 
 if TYPE_CHECKING:
     from delivery.observe.metrics import MetricsSink
@@ -146,8 +146,8 @@ async def _serve(
     import boto3
     import botocore.config
 
+    from delivery.queue.sqs_wire import AsyncSqsClient
     from delivery.runtime.resources import open_resources
-    from delivery.runtime.sqs_wire import AsyncSqsClient
     from delivery.runtime.worker import Worker, freeze_startup_objects
 
     threads = threads_for(len(client_ids), args.batches_in_flight)

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from delivery.dead_letter import fit_dead_letter, offloaded, too_large
 from delivery.models import Disposition, ReceivedMessage
 from delivery.observe.logs import log
+from delivery.queue.seam import OutgoingMessage, Queue
 from delivery.runtime.offload import BodyStore, body_key
-from delivery.runtime.queue import OutgoingMessage, Queue
 from delivery.stages import Decided
 
 _log = logging.getLogger(__name__)

@@ -33,8 +33,8 @@ from typing import Protocol
 from delivery.gate.limiter import Once
 from delivery.models import ReceivedMessage
 from delivery.observe.logs import log
+from delivery.queue.seam import Queue
 from delivery.runtime.offload import BodyStore
-from delivery.runtime.queue import Queue
 from delivery.runtime.settle import GroupSettler, SettleReport
 from delivery.stages import Decided, Progress
 from delivery.verdicts import is_infrastructure_error

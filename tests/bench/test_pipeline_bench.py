@@ -41,12 +41,12 @@ from botocore.credentials import Credentials
 from delivery.attempt import Transport
 from delivery.models import HttpResult, OutgoingRequest, TransportFailure
 from delivery.observe.emf import EmfEmitter
-from delivery.runtime.memory_queue import InMemoryQueue
-from delivery.runtime.queue import OutgoingMessage, Queue
+from delivery.queue.memory import InMemoryQueue
+from delivery.queue.seam import OutgoingMessage, Queue
+from delivery.queue.sqs import SqsQueue
+from delivery.queue.sqs_wire import AsyncSqsClient
 from delivery.runtime.resources import Resources, open_resources
 from delivery.runtime.settings import Settings
-from delivery.runtime.sqs import SqsQueue
-from delivery.runtime.sqs_wire import AsyncSqsClient
 from delivery.runtime.worker import Worker, freeze_startup_objects
 from harness.fauxqs_server import FauxqsServer
 from harness.moto_server import MotoServer

@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from botocore.credentials import Credentials
 
-from delivery.runtime.sqs_wire import AsyncSqsClient
+from delivery.queue.sqs_wire import AsyncSqsClient
 from harness.fauxqs_server import FauxqsServer
 from harness.moto_server import MotoServer
 

@@ -15,7 +15,7 @@ import aiohttp
 import boto3
 import pytest
 
-from delivery.runtime.sqs_wire import AsyncSqsClient
+from delivery.queue.sqs_wire import AsyncSqsClient
 from harness.fauxqs_server import (
     FAUXQS_DIR,
     PACKAGE_JSON,

@@ -44,8 +44,10 @@ PURE_MODULES = (
     "delivery.router.payload",
     "delivery.router.matching",
     "delivery.router.plan",
-    "delivery.runtime.sqs_limits",
-    "delivery.runtime.batches",
+    "delivery.queue.sqs_limits",
+    "delivery.queue.names",
+    "delivery.queue.sigv4",
+    "delivery.queue.batches",
     "delivery.runtime.pacing",
     "delivery.deploy.requirements",
     "delivery.deploy.archive",
@@ -53,7 +55,7 @@ PURE_MODULES = (
     "delivery.deploy.resources",
     "delivery.deploy.template",
 )
-STAGES = ("cli", "config", "deploy", "gate", "manage", "observe", "router", "runtime", "transport")
+STAGES = ("cli", "config", "deploy", "gate", "manage", "observe", "queue", "router", "runtime", "transport")
 MAX_TOP_LEVEL_MODULES = 15
 
 

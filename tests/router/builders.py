@@ -11,8 +11,8 @@ from typing import Any
 
 from delivery.config.client import ClientConfig, parse_client_config
 from delivery.errors import ConfigInvalid, ConfigNotFound, ConfigUnavailable
+from delivery.queue.sqs import OutgoingMessage
 from delivery.router.routing import RouterDeps
-from delivery.runtime.sqs import OutgoingMessage
 
 DELETE = object()
 MESSAGE_TYPE = "uk.nhs.notify.message.status.PUBLISHED.v1"

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from delivery.envelope import decode_envelope
+from delivery.queue.sqs_limits import MAX_ENVELOPE_BYTES, MAX_MESSAGE_BYTES
 from delivery.router.plan import Fate
 from delivery.router.routing import route_events
 from delivery.runtime.offload import DirBodyStore
-from delivery.runtime.sqs_limits import MAX_ENVELOPE_BYTES, MAX_MESSAGE_BYTES
 from tests.router.test_router_sqs import Stack, fixture_event, local_configs, stack
 
 __all__ = ["stack"]  # the moto-backed fixture, shared with test_router_sqs

@@ -22,12 +22,12 @@ import pytest
 
 from delivery.config.store import CachedConfigs, LocalDirStore, S3ConfigStore
 from delivery.envelope import decode_envelope
+from delivery.queue.sqs import SqsQueue
 from delivery.router import lambda_handler
 from delivery.router.plan import Fate
 from delivery.router.queues import SqsQueueLocator
 from delivery.router.routing import RouterDeps, route_events
 from delivery.router.worker import RouterWorker
-from delivery.runtime.sqs import SqsQueue
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = ROOT / "fixtures" / "clients"

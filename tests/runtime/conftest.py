@@ -23,11 +23,11 @@ import pytest
 import trustme
 
 from delivery.models import ReceivedMessage
-from delivery.runtime.memory_queue import InMemoryQueue
-from delivery.runtime.queue import OutgoingMessage
+from delivery.queue.memory import InMemoryQueue
+from delivery.queue.seam import OutgoingMessage
+from delivery.queue.sqs import SqsQueue
 from delivery.runtime.resources import Resources, open_resources
 from delivery.runtime.settings import Settings
-from delivery.runtime.sqs import SqsQueue
 from delivery.runtime.worker import Worker, WorkerStats
 from tests.runtime.receiver import Receiver
 

@@ -7,8 +7,8 @@ import json
 
 from delivery.dead_letter import dead_letter_attributes, fit_dead_letter, offloaded, sqs_text, too_large
 from delivery.models import Disposition, Outcome, ReceivedMessage
+from delivery.queue.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 from delivery.runtime.redrive import RedriveFilter
-from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 
 MESSAGE = ReceivedMessage("id", "rh", '{"targetId": "t-body"}', 4, 1_700_000_000_123, 1_700_000_000_000)
 

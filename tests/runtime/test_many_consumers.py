@@ -14,8 +14,8 @@ import boto3
 import botocore.config
 
 from delivery.models import ReceivedMessage
-from delivery.runtime.queue import OutgoingMessage
-from delivery.runtime.sqs import SqsQueue
+from delivery.queue.seam import OutgoingMessage
+from delivery.queue.sqs import SqsQueue
 from delivery.runtime.worker import Worker
 from tests.runtime.conftest import Stack, envelope, wait_until
 

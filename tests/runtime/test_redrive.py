@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from delivery.cli.main import main
-from delivery.runtime.queue import OutgoingMessage
+from delivery.queue.seam import OutgoingMessage
+from delivery.queue.sqs import SqsQueue
 from delivery.runtime.redrive import RedriveFilter, redrive
-from delivery.runtime.sqs import SqsQueue
 from tests.runtime.conftest import Stack, envelope, wait_until
 from tests.runtime.receiver import Reply
 

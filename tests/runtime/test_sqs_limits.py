@@ -16,10 +16,10 @@ import pytest
 from delivery.cli.main import main
 from delivery.dead_letter import dead_letter_attributes
 from delivery.models import Disposition, Outcome, ReceivedMessage
+from delivery.queue.seam import OutgoingMessage
+from delivery.queue.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 from delivery.runtime.offload import S3BodyStore
-from delivery.runtime.queue import OutgoingMessage
 from delivery.runtime.settle import settle
-from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 from delivery.stages import Decided
 from tests.runtime.conftest import Stack, envelope, wait_until
 

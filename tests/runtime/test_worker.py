@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Sequence
 
 from delivery.models import Disposition, Outcome, ReceivedMessage
-from delivery.runtime.memory_queue import InMemoryQueue
-from delivery.runtime.queue import OutgoingMessage
+from delivery.queue.memory import InMemoryQueue
+from delivery.queue.seam import OutgoingMessage
 from delivery.runtime.settle import settle
 from delivery.runtime.worker import Consumer, Worker
 from delivery.stages import Decided, Progress

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from delivery.runtime.batches import BatchPlan, EntryOutcome, failed_indexes, plan_batches
-from delivery.runtime.sqs_limits import (
+from delivery.queue.batches import BatchPlan, EntryOutcome, failed_indexes, plan_batches
+from delivery.queue.sqs_limits import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_BYTES,
     message_bytes,

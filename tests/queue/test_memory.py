@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from delivery.runtime.memory_queue import InMemoryQueue
-from delivery.runtime.queue import OutgoingMessage
+from delivery.queue.memory import InMemoryQueue
+from delivery.queue.seam import OutgoingMessage
 
 
 class FakeClock:

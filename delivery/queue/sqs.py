@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from delivery.models import ReceivedMessage
-from delivery.runtime.batches import EntryOutcome, failed_indexes, plan_batches, too_long
-from delivery.runtime.sqs_limits import (
+from delivery.queue.batches import EntryOutcome, failed_indexes, plan_batches, too_long
+from delivery.queue.sqs_limits import (
     ATTRIBUTE_TYPE,
     MAX_BATCH_ENTRIES,
     MAX_DELAY_S,

@@ -1,7 +1,7 @@
 """AWS Signature Version 4 for one shape of request: ``POST /`` with an AWS JSON 1.0 body (what
 ``sqs_wire`` sends). Pure: hashlib and hmac only. botocore's general signer costs ~100-350 us a call (it
 builds and canonicalises a whole ``AWSRequest``); this one costs a few hashes, and its signing key is
-derived once per day and credentials. ``tests/sqs/test_sigv4.py`` checks it against botocore's signer.
+derived once per day and credentials. ``tests/queue/test_sigv4.py`` checks it against botocore's signer.
 """
 
 from __future__ import annotations

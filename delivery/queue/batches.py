@@ -6,7 +6,7 @@
 Order is kept; a batch closes when one more entry would exceed ``MAX_BATCH_ENTRIES`` or ``MAX_BATCH_BYTES``.
 An entry larger than ``MAX_MESSAGE_BYTES`` is never sent (it would fail the whole call): it is reported as
 ``oversized`` and its caller decides (dead-letter it, trim it, or report it). Pure: sizes come from
-``delivery.runtime.sqs_limits.message_bytes``.
+``delivery.queue.sqs_limits.message_bytes``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from delivery.runtime.sqs_limits import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
+from delivery.queue.sqs_limits import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES
 
 MESSAGE_TOO_LONG = "MessageTooLong"  # our code for an entry refused before sending (SQS uses the same words)
 

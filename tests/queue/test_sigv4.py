@@ -7,7 +7,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from delivery.runtime.sigv4 import CONTENT_TYPE, SigningKeys, signed_json_headers
+from delivery.queue.sigv4 import CONTENT_TYPE, SigningKeys, signed_json_headers
 
 
 @pytest.mark.parametrize("token", [None, "session-token/with+odd=chars"])

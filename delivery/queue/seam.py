@@ -1,6 +1,6 @@
 """The ``Queue`` seam: what the runtime needs from a message queue.
 
-``delivery.runtime.sqs.SqsQueue`` is the real adapter; ``delivery.runtime.memory_queue.InMemoryQueue`` is the
+``delivery.queue.sqs.SqsQueue`` is the real adapter; ``delivery.queue.memory.InMemoryQueue`` is the
 shipped fake with the same behaviour (visibility, receive counts), used by unit tests and the benchmark.
 A queue whose ``receive`` can be cancelled without losing messages says so with
 ``receive_cancel_safe = True``; the worker then cancels an idle poll at shutdown instead of waiting for it.
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from delivery.models import ReceivedMessage
-from delivery.router.vocabulary import DEFAULT_QUEUE_PREFIX, queue_names
-from delivery.runtime.batches import EntryOutcome
-from delivery.runtime.sqs import OutgoingMessage
+from delivery.queue.batches import EntryOutcome
+from delivery.queue.names import DEFAULT_QUEUE_PREFIX, queue_names
+from delivery.queue.sqs import OutgoingMessage
 
 __all__ = ["DEFAULT_QUEUE_PREFIX", "OutgoingMessage", "Queue", "queue_names"]
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from delivery.models import ReceivedMessage
-from delivery.runtime.batches import EntryOutcome, failed_indexes, too_long
-from delivery.runtime.sqs import OutgoingMessage, clamp_visibility_s
-from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
+from delivery.queue.batches import EntryOutcome, failed_indexes, too_long
+from delivery.queue.sqs import OutgoingMessage, clamp_visibility_s
+from delivery.queue.sqs_limits import MAX_MESSAGE_BYTES, message_bytes
 
 
 def _wall_ms() -> int:

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from delivery.models import ReceivedMessage
-from delivery.runtime.sqs import (
+from delivery.queue.sqs import (
     MAX_VISIBILITY_S,
     VISIBILITY_MARGIN_S,
     OutgoingMessage,
@@ -26,8 +26,8 @@ from delivery.runtime.sqs import (
     max_visibility_s,
     received_from_lambda_record,
 )
-from delivery.runtime.sqs_limits import MAX_MESSAGE_BYTES
-from delivery.runtime.sqs_wire import AsyncSqsClient
+from delivery.queue.sqs_limits import MAX_MESSAGE_BYTES
+from delivery.queue.sqs_wire import AsyncSqsClient
 
 
 @pytest.fixture(params=["boto3", "wire"])

@@ -8,7 +8,7 @@ from aiohttp import ClientSession, web
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from delivery.runtime.sqs_wire import AsyncSqsClient, error_code
+from delivery.queue.sqs_wire import AsyncSqsClient, error_code
 from harness.processes import LOOPBACK
 
 

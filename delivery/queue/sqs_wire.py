@@ -30,7 +30,7 @@ import botocore.session
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from delivery.runtime.sigv4 import SigningKeys, signed_json_headers
+from delivery.queue.sigv4 import SigningKeys, signed_json_headers
 
 MAX_ATTEMPTS = 3
 BACKOFF_S = 0.05

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from delivery.observe.output import LineBuffer
 from delivery.observe.scrub import KNOWN_SECRETS
 
 SECRET_FIELDS = frozenset(
@@ -70,9 +71,31 @@ def log(logger: logging.Logger, level: str, msg: str, /, **fields: Any) -> None:
     logger.log(logging.getLevelName(level.upper()), msg, extra={"fields": fields})
 
 
+class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A ``StreamHandler`` whose lines go through a ``LineBuffer``: written at once outside an
+    ``output.buffered()`` scope, batched inside one; WARNING and above are never held."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self.lines = LineBuffer(lambda: self.stream)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.add(self.format(record), urgent=record.levelno >= logging.WARNING)
+        except RecursionError:  # as logging.StreamHandler does
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        self.lines.flush()
+        super().flush()
+
+
 def configure(level: str = "INFO", stream: Any = None) -> None:
-    """Install the JSON formatter on the root logger (edges only: CLI main, Lambda handler)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Install the JSON formatter on the root logger (edges only: CLI main, Lambda handler); lines are
+    batched inside ``output.buffered()`` scopes (the worker, each Lambda invocation)."""
+    handler = LineHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,0 +1,137 @@
+"""The worker batches its output lines and never settles a record before the lines describing it are written:
+checked at the moment of each settle call (in process, real pipeline and SQS), and with a real
+``callbacks worker`` process killed with SIGKILL right after its batch was settled."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from delivery.models import ReceivedMessage
+from delivery.observe.logs import JsonFormatter, LineHandler
+from delivery.runtime.sqs import SqsQueue
+from delivery.runtime.worker import Worker
+from tests.runtime.conftest import Stack, envelope, wait_until
+from tests.runtime.receiver import Reply
+
+OUTCOME_LINES = {
+    "Delivery succeeded",
+    "Transient delivery failure — requeuing",
+    "Permanent delivery failure — sending to DLQ",
+}
+
+
+class Stream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+    def outcomes(self) -> set[str]:
+        """Correlation ids with an outcome line written so far."""
+        lines = [json.loads(line) for line in self.getvalue().splitlines()]
+        return {line["correlationId"] for line in lines if line["msg"] in OUTCOME_LINES}
+
+
+def stack_client(queue: SqsQueue) -> object:
+    return queue._client
+
+
+class Watched(SqsQueue):
+    """The real SQS queue, noting at each settle call which records' outcome lines were already written."""
+
+    def __init__(self, queue: SqsQueue, stream: Stream, ids: dict[str, str]) -> None:
+        super().__init__(queue.queue_url, stack_client(queue))
+        self.stream, self.ids = stream, ids  # body -> correlation id
+        self.settled: list[tuple[str, bool]] = []  # (correlation id, its line was out when settled)
+
+    def _note(self, messages: Sequence[ReceivedMessage]) -> None:
+        written = self.stream.outcomes()
+        self.settled += [(self.ids[m.body], self.ids[m.body] in written) for m in messages]
+
+    async def delete(self, messages: Sequence[ReceivedMessage]) -> list[str]:
+        self._note(messages)
+        return await super().delete(messages)
+
+    async def change_visibility(self, items: Sequence[tuple[ReceivedMessage, float]]) -> list[str]:
+        self._note([m for m, _ in items])
+        return await super().change_visibility(items)
+
+
+@pytest.fixture
+def stream() -> Iterator[Stream]:
+    stream = Stream()
+    handler = LineHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("delivery")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield stream
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
+
+
+async def test_lines_are_written_before_their_records_are_settled(stack: Stack, stream: Stream) -> None:
+    ok, flaky, bad = stack.add_target(), stack.add_target(), stack.add_target()
+    stack.receiver.script(f"/{flaky}", Reply(500))
+    stack.receiver.script(f"/{bad}", Reply(403))
+    ids = {
+        envelope(t, f"m-{n}-{i}"): f"m-{n}-{i}" for n, t in enumerate((ok, ok, flaky, bad)) for i in range(5)
+    }
+    await stack.send(*ids)
+    queue = Watched(stack.queue, stream, ids)
+    resources = stack.resources(LOG_LEVEL="INFO")
+    consumer = resources.consumer_for(stack.client_id, queue, stack.dlq)
+    async with stack.running_worker(Worker([consumer], wait_s=1, batch_size=10, max_batch=20), resources):
+        await wait_until(lambda: _settled(queue, len(ids)))
+    assert {cid for cid, _ in queue.settled} == set(ids.values())
+    assert [cid for cid, out in queue.settled if not out] == []  # every line was out before its settle
+    lines = stream.getvalue().count("\n")
+    assert stream.writes < lines / 4  # and the lines were batched, not written one by one
+
+
+async def _settled(queue: Watched, count: int) -> bool:
+    return len({cid for cid, _ in queue.settled}) >= count
+
+
+async def test_a_worker_killed_right_after_settling_has_written_the_lines(
+    stack: Stack, tmp_path: Path
+) -> None:
+    target = stack.add_target()
+    ids = [f"m-kill-{i}" for i in range(30)]
+    await stack.send(*(envelope(target, i) for i in ids))
+    argv = [sys.executable, "-m", "delivery.cli.main", "worker", "--client", stack.client_id,
+            "--queue-prefix", "callbacks-test", "--wait-s", "1"]  # fmt: skip
+    env = {**os.environ, **stack.env, "LOG_LEVEL": "INFO"}
+    err_path = tmp_path / "worker.err"
+    with err_path.open("wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=err
+        )
+        try:
+            await wait_until(lambda: _all_settled(stack), timeout_s=60)
+            proc.send_signal(signal.SIGKILL)  # no drain, no exit handlers
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+    lines = [json.loads(line) for line in err_path.read_text().splitlines() if line.startswith("{")]
+    succeeded = {line.get("correlationId") for line in lines if line["msg"] == "Delivery succeeded"}
+    assert succeeded == set(ids)
+
+
+async def _all_settled(stack: Stack) -> bool:
+    return await stack.depth() == (0, 0)

@@ -8,10 +8,12 @@ Use ``log(logger, "info", "Delivery succeeded", clientId=..., targetId=...)``.
 
 from __future__ import annotations
 
+import functools
 import json
+import json.encoder
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,12 +45,35 @@ SECRET_FIELDS = frozenset(
 REDACTED = "[Redacted]"
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # returned as they are, without the ABC checks
+
+
 def redact(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, Mapping):
         return {k: (REDACTED if str(k).lower() in SECRET_FIELDS else redact(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     return value
+
+
+def _encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, default=str, ensure_ascii=False)`` for a dict, without building a
+    ``JSONEncoder`` per call (the C encoder it would build; circular references still raise)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has the C accelerator
+        return functools.partial(json.dumps, default=str, ensure_ascii=False)
+    encode_string = json.encoder.encode_basestring
+
+    def dumps(value: Any) -> str:
+        encode = make({}, str, encode_string, None, ": ", ", ", False, False, True)
+        return "".join(encode(value, 0))
+
+    return dumps
+
+
+_dumps = _encoder()
 
 
 class JsonFormatter(logging.Formatter):
@@ -64,7 +89,7 @@ class JsonFormatter(logging.Formatter):
             doc.update(redact(fields))
         if record.exc_info and record.exc_info[0] is not None:
             doc["err"] = {"type": record.exc_info[0].__name__, "message": str(record.exc_info[1])}
-        return json.dumps(KNOWN_SECRETS.scrub_value(doc), default=str, ensure_ascii=False)
+        return _dumps(KNOWN_SECRETS.scrub_value(doc))
 
 
 def log(logger: logging.Logger, level: str, msg: str, /, **fields: Any) -> None:

@@ -5,6 +5,7 @@ checked at the moment of each settle call (in process, real pipeline and SQS), a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import logging
@@ -16,10 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from delivery import lambda_handler
 from delivery.models import ReceivedMessage
+from delivery.observe import output
+from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import JsonFormatter, LineHandler
 from delivery.runtime.sqs import SqsQueue
 from delivery.runtime.worker import Worker
+from delivery.stages import Decided
 from tests.runtime.conftest import Stack, envelope, wait_until
 from tests.runtime.receiver import Reply
 
@@ -135,3 +140,39 @@ async def test_a_worker_killed_right_after_settling_has_written_the_lines(
 
 async def _all_settled(stack: Stack) -> bool:
     return await stack.depth() == (0, 0)
+
+
+class Exploding:
+    """A processor (the ``BatchProcessor`` seam) that logs, emits a metric, then fails: a bug's path."""
+
+    def __init__(self) -> None:
+        self.held: list[int] = []
+
+    async def process(self, messages: Sequence[ReceivedMessage], progress: object = None) -> list[Decided]:
+        logging.getLogger("delivery.test").info("about to fail")
+        EmfEmitter("callbacks-test", {"Environment": "test"}).emit({"DeliveryAttempt": 1})
+        handlers = [h for h in logging.getLogger().handlers if isinstance(h, LineHandler)]
+        self.held += [output.STDOUT.held(), *(h.lines.held() for h in handlers)]
+        raise RuntimeError("processor bug")
+
+
+def test_the_lambda_handler_writes_held_lines_when_it_raises(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in {**stack.env, "LOG_LEVEL": "INFO"}.items():
+        monkeypatch.setenv(key, value)
+    try:
+        assert lambda_handler.handler({"Records": []}, None) == {"batchItemFailures": []}  # cold start
+        state = lambda_handler._STATE
+        assert state is not None
+        exploding = Exploding()
+        state.consumer = dataclasses.replace(state.consumer, processor=exploding)
+        capsys.readouterr()
+        with pytest.raises(RuntimeError, match="processor bug"):
+            lambda_handler.handler({"Records": []}, None)
+        out, err = capsys.readouterr()
+    finally:
+        lambda_handler.reset()
+    assert exploding.held == [1, 1]  # held while the invocation ran...
+    assert '"DeliveryAttempt": 1' in out  # ...and written when it raised
+    assert '"msg": "about to fail"' in err

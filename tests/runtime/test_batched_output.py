@@ -176,3 +176,34 @@ def test_the_lambda_handler_writes_held_lines_when_it_raises(
     assert exploding.held == [1, 1]  # held while the invocation ran...
     assert '"DeliveryAttempt": 1' in out  # ...and written when it raised
     assert '"msg": "about to fail"' in err
+
+
+async def test_sigterm_drain_writes_every_line_before_the_summary(stack: Stack) -> None:
+    target = stack.add_target()
+    stack.receiver.script(f"/{target}", *[Reply(200, delay_s=1.0)] * 3)
+    ids = ["m-drain-0", "m-drain-1", "m-drain-2"]
+    await stack.send(*(envelope(target, i) for i in ids))
+    argv = [sys.executable, "-m", "delivery.cli.main", "worker", "--client", stack.client_id,
+            "--queue-prefix", "callbacks-test", "--wait-s", "1"]  # fmt: skip
+    env = {**os.environ, **stack.env, "LOG_LEVEL": "INFO"}
+    proc = await asyncio.create_subprocess_exec(
+        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await stack.receiver.wait_started(1, timeout_s=20)
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    delivered = {s.message_id for s in stack.receiver.requests(f"/{target}") if s.status == 200}
+    succeeded = {line.get("correlationId") for line in lines if line["msg"] == "Delivery succeeded"}
+    assert delivered
+    assert succeeded == delivered
+    assert [line["msg"] for line in lines][-1] == "Worker stopped"
+    *metrics, summary = out.decode().splitlines()
+    assert sum(json.loads(m).get("DeliverySuccess", 0) for m in metrics) == len(delivered)
+    assert json.loads(summary)["outcomes"]["ack"] == len(delivered)

@@ -8,6 +8,7 @@ Use ``log(logger, "info", "Delivery succeeded", clientId=..., targetId=...)``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import json.encoder
@@ -127,5 +128,8 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
     handler = LineHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
+    for replaced in root.handlers:
+        with contextlib.suppress(Exception):  # nothing a replaced handler held is lost (if it can write)
+            replaced.flush()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -142,6 +142,7 @@ class Worker:
 
     async def _run(self) -> WorkerStats:
         log(_log, "info", "Worker started", consumers=[c.name for c in self.consumers], burst=self.burst)
+        output.flush()  # seen at once, not with the first batch
         loops = [asyncio.create_task(self._poll_loop(c)) for c in self.consumers]
         try:
             await asyncio.gather(*loops)

@@ -23,7 +23,7 @@ from typing import Any
 
 from delivery.dead_letter import with_dead_letter_attributes
 from delivery.models import Disposition, Outcome, ReceivedMessage
-from delivery.observe import logs
+from delivery.observe import logs, output
 from delivery.observe.logs import log
 from delivery.queue.sqs import SqsQueue, received_from_lambda_record
 from delivery.runtime.resources import Resources, open_resources
@@ -105,6 +105,12 @@ async def handle_event(event: Mapping[str, Any], consumer: Consumer) -> dict[str
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, list[dict[str, str]]]:
+    """One invocation; its output lines are batched and all written before it returns or raises."""
+    with output.buffered():
+        return _handle(event)
+
+
+def _handle(event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
     global _STATE
     if _STATE is None:
         _STATE = build_state(os.environ)

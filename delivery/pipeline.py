@@ -33,7 +33,7 @@ from delivery.errors import ConfigError, ConfigUnavailable
 from delivery.gate.admission import admit, record
 from delivery.gate.scripts import Gate, GateSettings, TargetGateParams
 from delivery.models import Disposition, ReceivedMessage
-from delivery.observe.batch import observe_batch, observe_breaker, observe_received
+from delivery.observe.batch import observe_batch, observe_breaker, observe_decided, observe_received
 from delivery.observe.metrics import BatchMetrics, MetricsSink
 from delivery.observe.scrub import KNOWN_SECRETS
 from delivery.routing import group_by_target, route, split
@@ -75,12 +75,12 @@ class Pipeline:
         routed, early = split(results)
         self._know_targets(config)
         self._know_secrets(config, app_id)
-        early = self._reported(self._attributed(early), progress)
+        early = self._reported(self._attributed(early), metrics, progress)
         starts = _Starts(len(routed), progress)
         per_target = [self._deliver(b, app_id, metrics, starts, progress) for b in group_by_target(routed)]
         delivered = [d for group in await asyncio.gather(*per_target) for d in group]
         decided = _in_input_order(messages, early + delivered)
-        observe_batch(self.client_id, decided, metrics)
+        observe_batch(self.client_id, decided)
         metrics.flush()
         return decided
 
@@ -118,24 +118,29 @@ class Pipeline:
     ) -> list[Decided]:
         if isinstance(app_id, ConfigError):
             starts.done(len(batch.records))
-            return self._reported(self._requeue(batch.records, app_id), progress)
+            return self._reported(self._requeue(batch.records, app_id), metrics, progress)
         ctx = self.deps.attempts
         limits = ctx.target_limits
         if limits is not None and limits.busy(self.client_id, batch.target.target_id):
             starts.done(len(batch.records))
-            return self._reported(self._attributed([busy_deferred(r, ctx) for r in batch.records]), progress)
+            busy = self._attributed([busy_deferred(r, ctx) for r in batch.records])
+            return self._reported(busy, metrics, progress)
         params = TargetGateParams.for_target(batch.target, self.deps.gate_settings)
         admitted, deferred = await admit(self.deps.gate, params, batch, now_ms=ctx.clock_ms(), rand=ctx.rand)
         starts.done(len(deferred))
         results = list(await asyncio.gather(*(attempt(r, app_id, ctx, starts.one) for r in admitted)))
         breaker = await record(self.deps.gate, params, batch.target.target_id, results)
         observe_breaker(self.client_id, batch.target.target_id, breaker, metrics)
-        return self._reported(self._attributed(deferred + results), progress)
+        return self._reported(self._attributed(deferred + results), metrics, progress)
 
-    @staticmethod
-    def _reported(group: list[Decided], progress: Progress | None) -> list[Decided]:
-        if progress is not None and group:
-            progress.decided(group)
+    def _reported(
+        self, group: list[Decided], metrics: BatchMetrics, progress: Progress | None
+    ) -> list[Decided]:
+        """Log and count a decided group, then hand it to ``progress`` (which may settle it at once)."""
+        if group:
+            observe_decided(self.client_id, group, metrics)
+            if progress is not None:
+                progress.decided(group)
         return group
 
     def _requeue(self, records: Sequence[Routed], cause: ConfigError) -> list[Decided]:

@@ -1,4 +1,5 @@
-"""Metrics and logs of one batch, derived from its ``Decided`` values at the end of ``process`` (P12).
+"""Metrics and logs of one batch, derived from its ``Decided`` values (P12): each target group's as it is
+decided (before it is settled), the batch's totals at the end of ``process``.
 
 Reference metric names (SPEC I.1) and log messages (SPEC I.2), one metric context per target. Nothing here
 can fail a delivery: metrics swallow their own errors, and log fields never carry secrets (API keys and
@@ -171,10 +172,16 @@ def _observe_denials(client_id: str, decided: Sequence[Decided], metrics: BatchM
         )
 
 
-def observe_batch(client_id: str, decided: Sequence[Decided], metrics: BatchMetrics) -> None:
-    for d in decided:
+def observe_decided(client_id: str, group: Sequence[Decided], metrics: BatchMetrics) -> None:
+    """The outcome lines and metrics of one decided group, logged before the group is settled (so the
+    lines describing a settle are written before it: ``delivery.observe.output``)."""
+    for d in group:
         _observe_one(client_id, d, metrics)
-    _observe_denials(client_id, decided, metrics)
+    _observe_denials(client_id, group, metrics)
+
+
+def observe_batch(client_id: str, decided: Sequence[Decided]) -> None:
+    """``Batch complete``: the batch's counts (its groups were observed as they were decided)."""
     counts: dict[Disposition, int] = defaultdict(int)
     for d in decided:
         counts[d.outcome.disposition] += 1

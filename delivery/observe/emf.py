@@ -11,12 +11,12 @@ import functools
 import json
 import json.encoder
 import logging
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from delivery.observe.output import STDOUT
 from delivery.observe.scrub import KNOWN_SECRETS
 
 UNITS: Mapping[str, str] = {"DeliveryDurationMs": "Milliseconds"}
@@ -38,8 +38,8 @@ MAX_BLOCKS = 1024
 
 
 def _stdout_line(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    """One line on stdout: at once, or with its batch inside an ``output.buffered()`` scope."""
+    STDOUT.add(line)
 
 
 @dataclass

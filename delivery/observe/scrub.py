@@ -154,8 +154,13 @@ def _each_string(value: Any, fn: Callable[[str], str]) -> Any:
     kind = type(value)
     if kind is str:
         return fn(value)
-    if kind is dict:  # the common case, without the ABC check below
-        return {_each_string(k, fn): _each_string(v, fn) for k, v in value.items()}
+    if kind is dict:  # the common case (a log line's or a metric's fields), its strings scrubbed inline
+        return {
+            (fn(k) if type(k) is str else _each_string(k, fn)): (
+                fn(v) if type(v) is str else v if type(v) in _SCALARS else _each_string(v, fn)
+            )
+            for k, v in value.items()
+        }
     if kind in _SCALARS:
         return value
     if isinstance(value, str):

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from delivery.config.store import CONFIG_BUCKET_ENV, CONFIG_DIR_ENV, cached_configs_from_env
-from delivery.observe import logs
+from delivery.observe import logs, output
 from delivery.observe.emf import EmfEmitter
 from delivery.queue.sqs import received_from_lambda_record
 from delivery.router.routing import RouterDeps, route_events
@@ -67,6 +67,12 @@ def reset() -> None:
 
 
 def handler(event: Mapping[str, Any], context: object = None) -> dict[str, list[dict[str, str]]]:
+    """One invocation; its output lines are batched and all written before it returns or raises."""
+    with output.buffered():
+        return _handle(event)
+
+
+def _handle(event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
     deps = _cold_start()
     messages = [received_from_lambda_record(record) for record in event.get("Records") or ()]
     if not messages:

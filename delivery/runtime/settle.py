@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from delivery.dead_letter import fit_dead_letter, offloaded, too_large
 from delivery.models import Disposition, ReceivedMessage
+from delivery.observe import output
 from delivery.observe.logs import log
 from delivery.queue.seam import OutgoingMessage, Queue
 from delivery.runtime.offload import BodyStore, body_key
@@ -128,6 +129,7 @@ async def settle(
     delete_settled: bool = True,
     bodies: BodyStore | None = None,
 ) -> SettleReport:
+    output.flush()  # the lines describing these records are out before anything is settled
     acks = _by_disposition(decided, Disposition.ACK)
     retries = _by_disposition(decided, Disposition.RETRY, Disposition.DEFER)
     sent, dlq_failed = await _dead_letter(_by_disposition(decided, Disposition.DEAD_LETTER), dlq, bodies)

@@ -32,6 +32,7 @@ from typing import Protocol
 
 from delivery.gate.limiter import Once
 from delivery.models import ReceivedMessage
+from delivery.observe import output
 from delivery.observe.logs import log
 from delivery.queue.seam import Queue
 from delivery.runtime.offload import BodyStore
@@ -101,7 +102,9 @@ async def handle_batch(
     except asyncio.CancelledError:
         await settler.settled()
         raise
-    return decided, await settler.finish(decided)
+    report = await settler.finish(decided)
+    output.flush()  # the batch's closing lines and metrics
+    return decided, report
 
 
 class Worker:
@@ -132,7 +135,14 @@ class Worker:
         self._stopping.set()
 
     async def run(self) -> WorkerStats:
+        """Poll, process and settle until ``stop()`` (or, in burst mode, an empty queue). Output lines are
+        batched meanwhile (``output.buffered``) and all written before this returns."""
+        with output.buffered():
+            return await self._run()
+
+    async def _run(self) -> WorkerStats:
         log(_log, "info", "Worker started", consumers=[c.name for c in self.consumers], burst=self.burst)
+        output.flush()  # seen at once, not with the first batch
         loops = [asyncio.create_task(self._poll_loop(c)) for c in self.consumers]
         try:
             await asyncio.gather(*loops)

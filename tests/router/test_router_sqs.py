@@ -22,6 +22,7 @@ import pytest
 
 from delivery.config.store import CachedConfigs, LocalDirStore, S3ConfigStore
 from delivery.envelope import decode_envelope
+from delivery.observe import output
 from delivery.queue.sqs import SqsQueue
 from delivery.router import lambda_handler
 from delivery.router.plan import Fate
@@ -291,3 +292,25 @@ def test_cli_worker_stops_on_sigterm(stack: Stack) -> None:
             process.wait()
         assert process.stderr is not None
         process.stderr.close()
+
+
+def test_lambda_handler_writes_its_held_metric_lines_before_it_returns(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An invocation's EMF lines are batched (``output.buffered``) and all out when the handler returns."""
+    shutil.copy(CLIENTS / "mock-client-plain.json", tmp_path)
+    env = {"CLIENT_SUBSCRIPTION_CONFIG_DIR": str(tmp_path), "INBOUND_DLQ_URL": stack.dlq,
+           "DELIVERY_QUEUE_PREFIX": stack.prefix, "METRICS_NAMESPACE": "router-test",
+           "ENVIRONMENT": "test"}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    lambda_handler.reset()
+    try:
+        capsys.readouterr()
+        reply = lambda_handler.handler({"Records": [lambda_record("{broken")]}, None)
+    finally:
+        lambda_handler.reset()
+    assert reply == {"batchItemFailures": []}
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(doc.get("RouterEventsReceived") for doc in emf)
+    assert output.STDOUT.held() == 0

@@ -26,7 +26,7 @@ import uvloop
 
 from delivery.observe import logs, output
 from delivery.observe.emf import EmfEmitter
-from delivery.runtime.memory_queue import InMemoryQueue
+from delivery.queue.memory import InMemoryQueue
 from delivery.runtime.resources import Resources, open_resources
 from delivery.runtime.settings import Settings
 from delivery.runtime.worker import freeze_startup_objects

@@ -22,7 +22,7 @@ from delivery.models import ReceivedMessage
 from delivery.observe import output
 from delivery.observe.emf import EmfEmitter
 from delivery.observe.logs import JsonFormatter, LineHandler
-from delivery.runtime.sqs import SqsQueue
+from delivery.queue.sqs import SqsQueue
 from delivery.runtime.worker import Worker
 from delivery.stages import Decided
 from tests.runtime.conftest import Stack, envelope, wait_until

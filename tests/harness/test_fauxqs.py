@@ -27,6 +27,7 @@ from harness.fauxqs_server import (
 from harness.moto_server import MotoServer
 from harness.wiring import DEFAULT_SQS, SQS_EMULATORS, moto_variant
 from tests.readme_commands import readme_command
+from tests.readme_runs import listening
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,20 +38,8 @@ def fauxqs() -> Iterator[FauxqsServer]:
         yield server
 
 
-def _listening(port: int) -> list[str]:
-    """Local addresses (hex, as /proc shows them) of every socket listening on ``port``, IPv4 and IPv6."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            address, hex_port = fields[1].rsplit(":", 1)
-            if int(hex_port, 16) == port and fields[3] == "0A":  # 0A = TCP_LISTEN
-                found.append(address)
-    return found
-
-
 def test_fauxqs_listens_on_loopback_only(fauxqs: FauxqsServer) -> None:
-    assert _listening(fauxqs.port) == ["0100007F"]  # 127.0.0.1, and no 0.0.0.0 or :: socket beside it
+    assert listening(fauxqs.port) == ["0100007F"]  # 127.0.0.1, and no 0.0.0.0 or :: socket beside it
 
 
 def test_the_installed_fauxqs_is_the_pinned_one() -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -223,3 +226,24 @@ def stack(
 @pytest.fixture
 def memory_queues() -> tuple[InMemoryQueue, InMemoryQueue]:
     return InMemoryQueue("queue", visibility_timeout_s=30), InMemoryQueue("dlq")
+
+
+async def worker_stopped_mid_delivery(stack: Stack, log_level: str) -> tuple[int, str, str]:
+    """``callbacks worker`` as a process on ``stack``'s client, sent SIGTERM once a delivery has started:
+    its exit status, stdout and stderr (killed if it does not drain within 20 s)."""
+    argv = [sys.executable, "-m", "delivery.cli.main", "worker", "--client", stack.client_id,
+            "--queue-prefix", "callbacks-test", "--wait-s", "1"]  # fmt: skip
+    env = {**os.environ, **stack.env, "LOG_LEVEL": log_level}
+    proc = await asyncio.create_subprocess_exec(
+        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await stack.receiver.wait_started(1, timeout_s=20)
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

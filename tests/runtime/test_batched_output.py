@@ -25,7 +25,7 @@ from delivery.observe.logs import JsonFormatter, LineHandler
 from delivery.queue.sqs import SqsQueue
 from delivery.runtime.worker import Worker
 from delivery.stages import Decided
-from tests.runtime.conftest import Stack, envelope, wait_until
+from tests.runtime.conftest import Stack, envelope, wait_until, worker_stopped_mid_delivery
 from tests.runtime.receiver import Reply
 
 OUTCOME_LINES = {
@@ -183,27 +183,14 @@ async def test_sigterm_drain_writes_every_line_before_the_summary(stack: Stack) 
     stack.receiver.script(f"/{target}", *[Reply(200, delay_s=1.0)] * 3)
     ids = ["m-drain-0", "m-drain-1", "m-drain-2"]
     await stack.send(*(envelope(target, i) for i in ids))
-    argv = [sys.executable, "-m", "delivery.cli.main", "worker", "--client", stack.client_id,
-            "--queue-prefix", "callbacks-test", "--wait-s", "1"]  # fmt: skip
-    env = {**os.environ, **stack.env, "LOG_LEVEL": "INFO"}
-    proc = await asyncio.create_subprocess_exec(
-        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        await stack.receiver.wait_started(1, timeout_s=20)
-        proc.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=20)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    code, out, err = await worker_stopped_mid_delivery(stack, "INFO")
+    assert code == 0, err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     delivered = {s.message_id for s in stack.receiver.requests(f"/{target}") if s.status == 200}
     succeeded = {line.get("correlationId") for line in lines if line["msg"] == "Delivery succeeded"}
     assert delivered
     assert succeeded == delivered
     assert [line["msg"] for line in lines][-1] == "Worker stopped"
-    *metrics, summary = out.decode().splitlines()
+    *metrics, summary = out.splitlines()
     assert sum(json.loads(m).get("DeliverySuccess", 0) for m in metrics) == len(delivered)
     assert json.loads(summary)["outcomes"]["ack"] == len(delivered)

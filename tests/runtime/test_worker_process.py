@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import signal
-import sys
 
-from tests.runtime.conftest import Stack, envelope
+from tests.runtime.conftest import Stack, envelope, worker_stopped_mid_delivery
 from tests.runtime.receiver import Reply
 
 
@@ -17,32 +13,9 @@ async def test_sigterm_finishes_in_flight_deliveries_and_exits_zero(stack: Stack
     stack.receiver.script(f"/{target}", *[Reply(200, delay_s=1.0)] * 3)
     ids = ["m-term-0", "m-term-1", "m-term-2"]
     await stack.send(*(envelope(target, i) for i in ids))
-    argv = [
-        sys.executable,
-        "-m",
-        "delivery.cli.main",
-        "worker",
-        "--client",
-        stack.client_id,
-        "--queue-prefix",
-        "callbacks-test",
-        "--wait-s",
-        "1",
-    ]
-    env = {**os.environ, **stack.env, "LOG_LEVEL": "WARNING"}
-    proc = await asyncio.create_subprocess_exec(
-        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        await stack.receiver.wait_started(1, timeout_s=20)
-        proc.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=20)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    summary = json.loads(out.decode().strip().splitlines()[-1])
+    code, out, err = await worker_stopped_mid_delivery(stack, "WARNING")
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
     delivered = {s.message_id for s in stack.receiver.requests(f"/{target}") if s.status == 200}
     assert delivered  # the in-flight deliveries were allowed to finish...
     assert summary["outcomes"].get("ack", 0) == len(delivered)  # ...and were settled (deleted)

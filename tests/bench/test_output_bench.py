@@ -31,10 +31,10 @@ from delivery.runtime.resources import Resources, open_resources
 from delivery.runtime.settings import Settings
 from delivery.runtime.worker import freeze_startup_objects
 from harness.redis_server import RedisServer
-from tests.bench.test_pipeline_bench import CLIENT_ID, CONCURRENCY, _drain, _memory_queue, _write_config
+from tests.bench.test_pipeline_bench import _drain, _memory_queue, _write_config, engine_environ
 from tests.bench.transport_baseline import bench_peer
 
-ROUNDS = 5
+ROUNDS = 9
 BACKLOG = 3000
 
 
@@ -79,17 +79,7 @@ async def _bench(redis_url: str) -> tuple[list[float], list[float]]:
         root = Path(tmp)
         async with bench_peer() as peer:
             target_id = _write_config(root, peer)
-            environ = {
-                "CLIENT_ID": CLIENT_ID,
-                "REDIS_URL": redis_url,
-                "CONCURRENCY_LIMIT": str(CONCURRENCY),
-                "CLIENT_SUBSCRIPTION_CONFIG_DIR": str(root / "configs"),
-                "APPLICATIONS_MAP_FILE": str(root / "app-map.json"),
-                "MTLS_CERT_FILE": str(peer.client_cert_file),
-                "MTLS_KEY_FILE": str(peer.client_key_file),
-                "MTLS_CA_FILE": str(peer.ca_file),
-                "ALLOWED_EGRESS_CIDRS": "127.0.0.0/8",
-            }
+            environ = engine_environ(root, peer, redis_url)
             resources = _resources(environ)
             try:
                 with _pipe_output():

@@ -129,6 +129,21 @@ class Measured:
     cpu_us: float  # CPU time of this process per delivery (less sensitive to other load on the machine)
 
 
+def engine_environ(root: Path, peer: BenchPeer, redis_url: str) -> dict[str, str]:
+    """The worker's settings for the bench client (config written by ``_write_config`` under ``root``)."""
+    return {
+        "CLIENT_ID": CLIENT_ID,
+        "REDIS_URL": redis_url,
+        "CONCURRENCY_LIMIT": str(CONCURRENCY),
+        "CLIENT_SUBSCRIPTION_CONFIG_DIR": str(root / "configs"),
+        "APPLICATIONS_MAP_FILE": str(root / "app-map.json"),
+        "MTLS_CERT_FILE": str(peer.client_cert_file),
+        "MTLS_KEY_FILE": str(peer.client_key_file),
+        "MTLS_CA_FILE": str(peer.ca_file),
+        "ALLOWED_EGRESS_CIDRS": "127.0.0.0/8",  # the receiver listens on 127.0.0.1
+    }
+
+
 def _cpu_s() -> float:
     t = os.times()
     return t.user + t.system
@@ -228,18 +243,7 @@ async def _bench(redis_url: str, moto_env: dict[str, str], fauxqs_url: str) -> d
         root = Path(tmp)
         async with bench_peer() as peer:
             target_id = _write_config(root, peer)
-            environ = {
-                **moto_env,
-                "CLIENT_ID": CLIENT_ID,
-                "REDIS_URL": redis_url,
-                "CONCURRENCY_LIMIT": str(CONCURRENCY),
-                "CLIENT_SUBSCRIPTION_CONFIG_DIR": str(root / "configs"),
-                "APPLICATIONS_MAP_FILE": str(root / "app-map.json"),
-                "MTLS_CERT_FILE": str(peer.client_cert_file),
-                "MTLS_KEY_FILE": str(peer.client_key_file),
-                "MTLS_CA_FILE": str(peer.ca_file),
-                "ALLOWED_EGRESS_CIDRS": "127.0.0.0/8",  # the receiver listens on 127.0.0.1
-            }
+            environ = {**moto_env, **engine_environ(root, peer, redis_url)}
             pooled = _resources(environ)
             per_conn = _resources(environ, NewConnectionTransport(peer.client_ssl_context()))
             try:

@@ -49,7 +49,7 @@ from delivery.runtime.offload import BodyStore
 
 logger = logging.getLogger("delivery.router")
 RouterInput = str | bytes | Mapping[str, Any]
-SEND_BATCH_LIMIT = MAX_BATCH_ENTRIES  # per request; the sender also cuts by bytes (runtime.batches)
+SEND_BATCH_LIMIT = MAX_BATCH_ENTRIES  # per request; the sender also cuts by bytes (queue.batches)
 
 
 @dataclass

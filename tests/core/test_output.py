@@ -5,7 +5,6 @@ same bytes as unbuffered ones."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 import threading
@@ -15,33 +14,16 @@ import pytest
 
 from delivery.observe import output
 from delivery.observe.emf import EmfEmitter
-from delivery.observe.logs import JsonFormatter, LineHandler, log
+from delivery.observe.logs import log
+from tests.log_capture import CountingStream, json_lines_to
 
-
-class Stream(io.StringIO):
-    """A text stream that counts its writes (the OS boundary: one write here is one ``write`` syscall)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes = 0
-
-    def write(self, text: str) -> int:
-        self.writes += 1
-        return super().write(text)
+Stream = CountingStream
 
 
 @pytest.fixture
 def stream() -> Iterator[Stream]:
-    stream = Stream()
-    handler = LineHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("test.output")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    yield stream
-    logger.removeHandler(handler)
-    logger.propagate = True
+    with json_lines_to(Stream(), "test.output", propagate=False) as stream:
+        yield stream
 
 
 LOG = logging.getLogger("test.output")

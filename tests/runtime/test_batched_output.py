@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import io
 import json
 import logging
 import os
@@ -21,10 +20,11 @@ from delivery import lambda_handler
 from delivery.models import ReceivedMessage
 from delivery.observe import output
 from delivery.observe.emf import EmfEmitter
-from delivery.observe.logs import JsonFormatter, LineHandler
+from delivery.observe.logs import LineHandler
 from delivery.queue.sqs import SqsQueue
 from delivery.runtime.worker import Worker
 from delivery.stages import Decided
+from tests.log_capture import CountingStream, json_lines_to
 from tests.runtime.conftest import Stack, envelope, wait_until, worker_stopped_mid_delivery
 from tests.runtime.receiver import Reply
 
@@ -35,15 +35,7 @@ OUTCOME_LINES = {
 }
 
 
-class Stream(io.StringIO):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes = 0
-
-    def write(self, text: str) -> int:
-        self.writes += 1
-        return super().write(text)
-
+class Stream(CountingStream):
     def outcomes(self) -> set[str]:
         """Correlation ids with an outcome line written so far."""
         lines = [json.loads(line) for line in self.getvalue().splitlines()]
@@ -78,15 +70,8 @@ class Watched(SqsQueue):
 @pytest.fixture
 def stream() -> Iterator[Stream]:
     stream = Stream()
-    handler = LineHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("delivery")
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield stream
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
+    with json_lines_to(stream):
+        yield stream
 
 
 async def test_lines_are_written_before_their_records_are_settled(stack: Stack, stream: Stream) -> None:

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
-from delivery.observe.logs import JsonFormatter
 from delivery.transport.spki import spki_pin_of_pem
+from tests.log_capture import json_lines_to
 from tests.runtime.conftest import API_KEY, APPLICATION_ID, Stack, envelope, wait_until
 from tests.runtime.receiver import Reply
 
@@ -21,15 +21,8 @@ WHSEC = "whsec_c2VjcmV0LXNpZ25pbmcta2V5LWZvci10ZXN0cw=="
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("delivery")
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield stream
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
+    with json_lines_to(stream, handler=logging.StreamHandler):
+        yield stream
 
 
 async def test_no_secret_reaches_a_log_line(

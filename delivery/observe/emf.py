@@ -7,15 +7,13 @@ never break delivery (it is logged instead). Known secret values are masked (``d
 
 from __future__ import annotations
 
-import functools
-import json
-import json.encoder
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from delivery.observe.encode import line_encoder
 from delivery.observe.output import STDOUT
 from delivery.observe.scrub import KNOWN_SECRETS
 
@@ -23,16 +21,7 @@ UNITS: Mapping[str, str] = {"DeliveryDurationMs": "Milliseconds"}
 _log = logging.getLogger(__name__)
 
 
-def _encoder() -> Callable[[Any], str]:
-    """``json.dumps(value, default=str)``, with the C encoder built once instead of on every call."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - CPython always has the C accelerator
-        return functools.partial(json.dumps, default=str)
-    encode = make(None, str, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
-    return lambda value: "".join(encode(value, 0))
-
-
-_dumps = _encoder()
+_dumps = line_encoder(ensure_ascii=True, check_circular=False)  # documents we build: no cycles
 _BLOCKS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}  # serialised ``CloudWatchMetrics``
 MAX_BLOCKS = 1024
 

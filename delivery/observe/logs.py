@@ -9,15 +9,13 @@ Use ``log(logger, "info", "Delivery succeeded", clientId=..., targetId=...)``.
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
-import json.encoder
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from delivery.observe.encode import line_encoder
 from delivery.observe.output import LineBuffer
 from delivery.observe.scrub import KNOWN_SECRETS
 
@@ -59,22 +57,7 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _encoder() -> Callable[[Any], str]:
-    """``json.dumps(value, default=str, ensure_ascii=False)`` for a dict, without building a
-    ``JSONEncoder`` per call (the C encoder it would build; circular references still raise)."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - CPython always has the C accelerator
-        return functools.partial(json.dumps, default=str, ensure_ascii=False)
-    encode_string = json.encoder.encode_basestring
-
-    def dumps(value: Any) -> str:
-        encode = make({}, str, encode_string, None, ": ", ", ", False, False, True)
-        return "".join(encode(value, 0))
-
-    return dumps
-
-
-_dumps = _encoder()
+_dumps = line_encoder(ensure_ascii=False, check_circular=True)  # fields are caller data: a cycle must raise
 
 
 class JsonFormatter(logging.Formatter):

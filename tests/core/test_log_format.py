@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from delivery.observe.encode import line_encoder
 from delivery.observe.logs import REDACTED, SECRET_FIELDS, JsonFormatter
 from delivery.observe.scrub import MASK, KnownSecrets
 
@@ -95,3 +97,25 @@ def test_secrets_never_reach_a_line_in_a_key_a_value_or_a_nested_list() -> None:
     assert doc["apiKey"] == REDACTED
     assert doc["d"] == {"token": REDACTED, "k": MASK}
     assert doc[MASK] == 1
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_the_line_encoder_writes_what_json_dumps_writes(value: object) -> None:
+    for ascii_only in (True, False):
+        for circular in (True, False):
+            dumps = line_encoder(ensure_ascii=ascii_only, check_circular=circular)
+            assert dumps(value) == json.dumps(value, default=str, ensure_ascii=ascii_only)
+
+
+def test_the_line_encoder_refuses_a_cycle_when_asked_to_check() -> None:
+    loop: dict[str, object] = {}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="Circular reference"):
+        line_encoder(ensure_ascii=False, check_circular=True)(loop)

@@ -35,6 +35,7 @@ PURE_MODULES = (
     "delivery.observe.logs",
     "delivery.observe.metrics",
     "delivery.observe.emf",
+    "delivery.observe.encode",
     "delivery.observe.scrub",
     "delivery.router.vocabulary",
     "delivery.router.events",

@@ -8,7 +8,6 @@ environment file is the one `callbacks deploy environment` prints; EMF metrics a
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,14 +17,10 @@ import pytest
 
 from harness.moto_deploy import DeployedLocalStack
 from harness.wiring import StackOptions
+from tests.readme_runs import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_ONLY = "runs its own local stack"  # the demo scenario starts its own stack by design
-
-
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_", "CALLBACKS_"))}
-    return keep | extra
 
 
 @pytest.mark.timeout(900)
@@ -35,7 +30,7 @@ def test_the_scenario_suite_passes_against_the_stack_deployed_into_moto(tmp_path
         aws = stack.moto.env("eu-west-2")
         described = subprocess.run(
             [sys.executable, "-m", "delivery.cli.main", *stack.environment_argv()],
-            capture_output=True, text=True, timeout=120, check=False, env=_clean_env(aws),
+            capture_output=True, text=True, timeout=120, check=False, env=clean_env() | aws,
         )  # fmt: skip
         assert described.returncode == 0, described.stderr
         env_file = tmp_path / "env.toml"
@@ -49,7 +44,7 @@ def test_the_scenario_suite_passes_against_the_stack_deployed_into_moto(tmp_path
         argv += [f"--junitxml={report}", str(ROOT / "tests" / "integration")]
         run = subprocess.run(
             [sys.executable, *argv], capture_output=True, text=True, timeout=840, check=False, cwd=ROOT,
-            env=_clean_env({}),
+            env=clean_env(),
         )  # fmt: skip
         dead = stack.runner.dead() if stack.runner else []
         started = [_started_line(path) for path in sorted((tmp_path / "stack" / "functions").glob("*.log"))]

@@ -24,7 +24,7 @@ from harness.environment import Environment
 from harness.waits import eventually
 from loadtests.slo import SLO_BREACHED_EXIT_CODE
 from tests.readme_commands import readme_command
-from tests.readme_runs import AS_FROM_A_TERMINAL, fixed_ports
+from tests.readme_runs import AS_FROM_A_TERMINAL, clean_env, fixed_ports
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -37,11 +37,6 @@ pytestmark = pytest.mark.integration
 
 def line_starting(prefix: str) -> str:
     return readme_command("README.md", prefix, section="Try it").text
-
-
-def _clean_env() -> dict[str, str]:
-    skip = ("AWS_", "PYTEST_", "CALLBACKS_", "LOCUST_")
-    return {k: v for k, v in os.environ.items() if not k.startswith(skip)}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +69,7 @@ def stack(
     line = printed.replace(README_STATE_DIR, str(state))
     log = (state.parent / "local-up.log").open("w")
     proc = subprocess.Popen(
-        [*AS_FROM_A_TERMINAL, "bash", "-c", line], cwd=clone, env=_clean_env(), stdout=log,
+        [*AS_FROM_A_TERMINAL, "bash", "-c", line], cwd=clone, env=clean_env(), stdout=log,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -97,7 +92,7 @@ def stack(
 
 def _run(line: str, cwd: Path, timeout_s: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", "-c", line], cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=timeout_s
+        ["bash", "-c", line], cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=timeout_s
     )
 
 
@@ -173,7 +168,7 @@ def test_the_mock_webhook_lines_run_as_printed(tmp_path: Path, clone: Path) -> N
 
 def _run_mock_line(line: str, tmp_path: Path) -> str:
     proc = subprocess.Popen(
-        ["bash", "-c", line], cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE,
+        ["bash", "-c", line], cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     seen: list[str] = []
@@ -225,7 +220,7 @@ def test_a_stack_that_stops_mid_run_is_named_once_and_the_rest_fail_fast(tmp_pat
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
             f"--callbacks-env={state / 'environment.toml'}"]  # fmt: skip
     done = subprocess.run(
-        argv, cwd=tmp_path, env={**_clean_env(), "STACK_PGID": str(proc.pid)}, capture_output=True, text=True,
+        argv, cwd=tmp_path, env={**clean_env(), "STACK_PGID": str(proc.pid)}, capture_output=True, text=True,
         timeout=180,
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
